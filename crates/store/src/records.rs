@@ -1,0 +1,108 @@
+use serde::Serialize;
+
+/// A CA as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaRecord {
+    pub name: String,
+    /// `root` or `intermediate`.
+    pub role: String,
+    pub parent: Option<String>,
+    pub subject: String,
+    pub serial: String,
+    pub key_type: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// `active` or `retired`.
+    pub status: String,
+    /// Where the key lives: a file path, `offline:DIR`, or later a PKCS#11 URI.
+    pub key_ref: String,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+pub type NewCa = CaRecord;
+
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    pub issuer: String,
+    pub serial: String,
+    pub subject: String,
+    pub common_name: Option<String>,
+    pub sans: Vec<String>,
+    pub key_type: String,
+    pub profile: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub requester: String,
+    pub issued_at: i64,
+    pub der: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertStatus {
+    Valid,
+    Revoked,
+    Expired,
+}
+
+impl CertStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            CertStatus::Valid => "valid",
+            CertStatus::Revoked => "revoked",
+            CertStatus::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertRecord {
+    pub id: i64,
+    pub issuer: String,
+    pub serial: String,
+    pub subject: String,
+    pub common_name: Option<String>,
+    pub sans: Vec<String>,
+    pub key_type: String,
+    pub profile: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// As of the `now` the query was given: a valid certificate past notAfter is expired.
+    pub status: CertStatus,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<u8>,
+    pub requester: String,
+    pub issued_at: i64,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Valid,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CertFilter {
+    /// The time status and expiry are judged at (unix seconds).
+    pub now: i64,
+    pub status: Option<StatusFilter>,
+    /// Valid certificates whose notAfter falls within `now ..= now + secs`.
+    pub expiring_within: Option<i64>,
+    pub profile: Option<String>,
+    pub issuer: Option<String>,
+    /// Only rows with id greater than this (cursor pagination).
+    pub after_id: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub at: i64,
+    /// RFC 5280 CRLReason code.
+    pub reason: u8,
+    pub invalidity_date: Option<i64>,
+}

@@ -1,0 +1,390 @@
+//! The embedded engine: one SQLite file in WAL mode. Writers take the database lock
+//! at the start of their transaction (BEGIN IMMEDIATE), so the audit chain's tail is
+//! read and extended by one writer at a time, also across processes.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::audit::{entry_hash, AuditEntry, AuditEvent, GENESIS};
+use crate::{CaRecord, CertFilter, CertRecord, CertStatus, Error, NewCa, NewCertificate, Revocation, StatusFilter, Store};
+
+/// Versioned migrations; the index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE cas (
+    name       TEXT PRIMARY KEY,
+    role       TEXT NOT NULL CHECK (role IN ('root', 'intermediate')),
+    parent     TEXT REFERENCES cas(name),
+    subject    TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    key_type   TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+    key_ref    TEXT NOT NULL,
+    der        BLOB NOT NULL
+);
+CREATE TABLE certificates (
+    id                INTEGER PRIMARY KEY,
+    serial            TEXT NOT NULL,
+    issuer            TEXT NOT NULL REFERENCES cas(name),
+    subject           TEXT NOT NULL,
+    common_name       TEXT,
+    sans              TEXT NOT NULL,
+    key_type          TEXT NOT NULL,
+    profile           TEXT NOT NULL,
+    not_before        INTEGER NOT NULL,
+    not_after         INTEGER NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+    revoked_at        INTEGER,
+    revocation_reason INTEGER,
+    invalidity_date   INTEGER,
+    requester         TEXT NOT NULL,
+    issued_at         INTEGER NOT NULL,
+    der               BLOB NOT NULL,
+    UNIQUE (serial, issuer)
+);
+CREATE INDEX certificates_expiry ON certificates (status, not_after);
+CREATE INDEX certificates_profile_expiry ON certificates (profile, not_after);
+CREATE INDEX certificates_issuer ON certificates (issuer, id);
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    details   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#];
+
+/// How hard a commit waits for the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the WAL at every commit: a returned certificate survives power loss.
+    Full,
+    /// fsync at checkpoints only: survives a process crash, not a power loss.
+    Normal,
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path, durability: Durability) -> Result<SqliteStore, Error> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let store = SqliteStore { conn: Mutex::new(conn) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn schema_version(&self) -> Result<i64, Error> {
+        let conn = self.lock();
+        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&self) -> Result<(), Error> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(Error::SchemaTooNew { found: current, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditEntry, Error> {
+    let tail: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = match tail {
+        Some((seq, hash)) => (seq as u64 + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = entry_hash(seq, event, &prev_hash);
+    tx.prepare_cached(
+        "INSERT INTO audit (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![seq as i64, event.at, event.actor, event.action, event.target, event.details, prev_hash, hash])?;
+    Ok(AuditEntry {
+        seq,
+        at: event.at,
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        target: event.target.clone(),
+        details: event.details.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// A WHERE clause built from optional filters, with numbered parameters.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    fn arg(&mut self, clause: &str, value: rusqlite::types::Value) {
+        self.args.push(value);
+        self.clauses.push(clause.replace('?', &format!("?{}", self.args.len())));
+    }
+    fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_string());
+    }
+}
+
+const CERT_COLUMNS: &str = "id, issuer, serial, subject, common_name, sans, key_type, profile, not_before, not_after, status, revoked_at, revocation_reason, requester, issued_at, der";
+
+fn cert_row(now: i64) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<CertRecord> {
+    move |r| {
+        let status: String = r.get(10)?;
+        let not_after: i64 = r.get(9)?;
+        let sans: String = r.get(5)?;
+        Ok(CertRecord {
+            id: r.get(0)?,
+            issuer: r.get(1)?,
+            serial: r.get(2)?,
+            subject: r.get(3)?,
+            common_name: r.get(4)?,
+            sans: serde_json::from_str(&sans).unwrap_or_default(),
+            key_type: r.get(6)?,
+            profile: r.get(7)?,
+            not_before: r.get(8)?,
+            not_after,
+            status: match status.as_str() {
+                "revoked" => CertStatus::Revoked,
+                _ if not_after < now => CertStatus::Expired,
+                _ => CertStatus::Valid,
+            },
+            revoked_at: r.get(11)?,
+            revocation_reason: r.get(12)?,
+            requester: r.get(13)?,
+            issued_at: r.get(14)?,
+            der: r.get(15)?,
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn put_ca(&self, ca: &NewCa, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO cas (name, role, parent, subject, serial, key_type, not_before, not_after, status, key_ref, der)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![ca.name, ca.role, ca.parent, ca.subject, ca.serial, ca.key_type, ca.not_before, ca.not_after, ca.status, ca.key_ref, ca.der],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateCa(ca.name.clone())),
+                other => other?,
+            };
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn cas(&self) -> Result<Vec<CaRecord>, Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, role, parent, subject, serial, key_type, not_before, not_after, status, key_ref, der
+             FROM cas ORDER BY CASE role WHEN 'root' THEN 0 ELSE 1 END, name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CaRecord {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                parent: r.get(2)?,
+                subject: r.get(3)?,
+                serial: r.get(4)?,
+                key_type: r.get(5)?,
+                not_before: r.get(6)?,
+                not_after: r.get(7)?,
+                status: r.get(8)?,
+                key_ref: r.get(9)?,
+                der: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_certificates(&self, certs: &[(NewCertificate, AuditEvent)]) -> Result<(), Error> {
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile, not_before, not_after, status, requester, issued_at, der)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
+            )?;
+            for (c, event) in certs {
+                let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
+                let result = insert.execute(params![
+                    c.serial, c.issuer, c.subject, c.common_name, sans, c.key_type, c.profile, c.not_before, c.not_after,
+                    c.requester, c.issued_at, c.der
+                ]);
+                match result {
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(Error::DuplicateSerial { issuer: c.issuer.clone(), serial: c.serial.clone() })
+                    }
+                    other => other?,
+                };
+                append(tx, event)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"))?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let rows = stmt.query_map([serial], cert_row(now))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn list_certificates(&self, f: &CertFilter) -> Result<Vec<CertRecord>, Error> {
+        let mut w = Where::default();
+        match f.status {
+            Some(StatusFilter::Valid) => w.arg("status = 'valid' AND not_after >= ?", f.now.into()),
+            Some(StatusFilter::Expired) => w.arg("status = 'valid' AND not_after < ?", f.now.into()),
+            Some(StatusFilter::Revoked) => w.raw("status = 'revoked'"),
+            None => {}
+        }
+        if let Some(window) = f.expiring_within {
+            w.raw("status = 'valid'");
+            w.arg("not_after >= ?", f.now.into());
+            w.arg("not_after <= ?", (f.now + window).into());
+        }
+        if let Some(p) = &f.profile {
+            w.arg("profile = ?", p.clone().into());
+        }
+        if let Some(i) = &f.issuer {
+            w.arg("issuer = ?", i.clone().into());
+        }
+        if let Some(after) = f.after_id {
+            w.arg("id > ?", after.into());
+        }
+        let (clauses, args) = (w.clauses, w.args);
+        let mut sql = format!("SELECT {CERT_COLUMNS} FROM certificates");
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(if f.expiring_within.is_some() { " ORDER BY not_after, id" } else { " ORDER BY id" });
+        if let Some(limit) = f.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), cert_row(f.now))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn count_certificates(&self) -> Result<u64, Error> {
+        let conn = self.lock();
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn revoke(&self, issuer: &str, serial: &str, rev: &Revocation, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            let status: Option<String> = tx
+                .prepare_cached("SELECT status FROM certificates WHERE serial = ?1 AND issuer = ?2")?
+                .query_row(params![serial, issuer], |r| r.get(0))
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(Error::NotFound { issuer: issuer.into(), serial: serial.into() }),
+                Some("revoked") => return Err(Error::AlreadyRevoked { serial: serial.into() }),
+                Some(_) => {}
+            }
+            tx.prepare_cached(
+                "UPDATE certificates SET status = 'revoked', revoked_at = ?1, revocation_reason = ?2, invalidity_date = ?3
+                 WHERE serial = ?4 AND issuer = ?5 AND status = 'valid'",
+            )?
+            .execute(params![rev.at, rev.reason, rev.invalidity_date, serial, issuer])?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, Error> {
+        self.write(|tx| append(tx, event))
+    }
+
+    fn for_each_audit(&self, since: u64, f: &mut dyn FnMut(AuditEntry) -> Result<(), Error>) -> Result<(), Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([since as i64])?;
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            f(AuditEntry {
+                seq: seq as u64,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                details: r.get(5)?,
+                prev_hash: r.get(6)?,
+                hash: r.get(7)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, Error> {
+        let conn = self.lock();
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &str, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,25 @@
+//! The Authority Information Access extension (RFC 5280 4.2.2.1), which rcgen lacks.
+
+const OID_AIA: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+const OID_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
+const OID_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+
+/// Builds the non-critical AIA extension, or `None` when neither URL is set.
+pub(crate) fn extension(ocsp: Option<&str>, ca_issuers: Option<&str>) -> Option<rcgen::CustomExtension> {
+    let entries: Vec<(&[u64], &str)> =
+        [(OID_OCSP, ocsp), (OID_CA_ISSUERS, ca_issuers)].into_iter().filter_map(|(o, u)| u.map(|u| (o, u))).collect();
+    if entries.is_empty() {
+        return None;
+    }
+    let content = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            for (oid, url) in &entries {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(oid));
+                    w.next().write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
+                });
+            }
+        })
+    });
+    Some(rcgen::CustomExtension::from_oid_content(OID_AIA, content))
+}

@@ -1,0 +1,200 @@
+//! Building and signing certificates: CA certificates and leaves. Every leaf passes
+//! [`crate::lint`] before the CA key is used.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::profile::Grant;
+use crate::san::IpNet;
+use crate::signer::{RcgenKey, SubjectKey};
+use crate::{aia, lint, name::Subject, Error, KeyType, Serial, Signer};
+
+/// Name constraints for an intermediate (RFC 5280 4.2.1.10).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameConstraints {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permitted_dns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_dns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permitted_ip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_ip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permitted_email: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_email: Vec<String>,
+}
+
+impl NameConstraints {
+    pub fn validate(&self) -> Result<(), String> {
+        for ip in self.permitted_ip.iter().chain(&self.excluded_ip) {
+            ip.parse::<IpNet>()?;
+        }
+        Ok(())
+    }
+
+    fn to_rcgen(&self) -> Result<rcgen::NameConstraints, Error> {
+        let subtrees = |dns: &[String], ip: &[String], email: &[String]| -> Result<Vec<rcgen::GeneralSubtree>, Error> {
+            let mut out: Vec<rcgen::GeneralSubtree> = dns.iter().map(|d| rcgen::GeneralSubtree::DnsName(d.clone())).collect();
+            for range in ip {
+                let net: IpNet = range.parse().map_err(Error::Invalid)?;
+                out.push(rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::from_addr_prefix(net.addr, net.prefix)));
+            }
+            out.extend(email.iter().map(|e| rcgen::GeneralSubtree::Rfc822Name(e.clone())));
+            Ok(out)
+        };
+        Ok(rcgen::NameConstraints {
+            permitted_subtrees: subtrees(&self.permitted_dns, &self.permitted_ip, &self.permitted_email)?,
+            excluded_subtrees: subtrees(&self.excluded_dns, &self.excluded_ip, &self.excluded_email)?,
+        })
+    }
+}
+
+/// URLs a CA stamps into what it issues.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaUrls {
+    pub crl: Option<String>,
+    pub ocsp: Option<String>,
+    pub ca_issuers: Option<String>,
+}
+
+/// A CA certificate to create.
+pub struct CaSpec<'a> {
+    pub subject: &'a Subject,
+    pub serial: Serial,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub path_len: Option<u8>,
+    pub name_constraints: Option<&'a NameConstraints>,
+}
+
+impl CaSpec<'_> {
+    fn params(&self) -> Result<rcgen::CertificateParams, Error> {
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = self.subject.to_rcgen();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(self.serial.as_bytes()));
+        params.not_before = whole_seconds(self.not_before);
+        params.not_after = whole_seconds(self.not_after);
+        params.is_ca = rcgen::IsCa::Ca(match self.path_len {
+            Some(n) => rcgen::BasicConstraints::Constrained(n),
+            None => rcgen::BasicConstraints::Unconstrained,
+        });
+        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        if let Some(nc) = self.name_constraints {
+            params.name_constraints = Some(nc.to_rcgen()?);
+        }
+        Ok(params)
+    }
+}
+
+/// Creates a self-signed root certificate.
+pub fn self_signed_root(spec: &CaSpec<'_>, key: Arc<dyn Signer>) -> Result<Vec<u8>, Error> {
+    let params = spec.params()?;
+    let cert = params.self_signed(&RcgenKey(key)).map_err(|e| Error::Signing(e.to_string()))?;
+    Ok(cert.der().to_vec())
+}
+
+/// A CA that can sign: its certificate and its key, ready for many signatures.
+pub struct IssuingCa {
+    pub name: String,
+    pub cert_der: Vec<u8>,
+    pub not_after: OffsetDateTime,
+    pub key_type: KeyType,
+    pub urls: CaUrls,
+    issuer: rcgen::Issuer<'static, RcgenKey>,
+    crl_dp: Vec<rcgen::CrlDistributionPoint>,
+    aia: Option<rcgen::CustomExtension>,
+}
+
+/// What a signed leaf is.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub der: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+impl IssuingCa {
+    /// Binds a CA certificate to its signer; refuses a key that does not match.
+    pub fn new(name: &str, cert_der: Vec<u8>, key: Arc<dyn Signer>, urls: CaUrls) -> Result<IssuingCa, Error> {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, cert) = X509Certificate::from_der(&cert_der).map_err(|e| Error::malformed("CA certificate", e))?;
+        if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(Error::Invalid(format!("the key of CA {name:?} does not match its certificate")));
+        }
+        let not_after = cert.validity().not_after.to_datetime();
+        let key_type = key.key_type();
+        let issuer = rcgen::Issuer::from_ca_cert_der(&cert_der.clone().into(), RcgenKey(key))
+            .map_err(|e| Error::malformed("CA certificate", e))?;
+        let crl_dp = urls.crl.iter().map(|u| rcgen::CrlDistributionPoint { uris: vec![u.clone()] }).collect();
+        let aia = aia::extension(urls.ocsp.as_deref(), urls.ca_issuers.as_deref());
+        Ok(IssuingCa { name: name.to_string(), cert_der, not_after, key_type, urls, issuer, crl_dp, aia })
+    }
+
+    /// Signs a subordinate CA certificate.
+    pub fn sign_ca(&self, spec: &CaSpec<'_>, subject_key: (&[u8], KeyType)) -> Result<Vec<u8>, Error> {
+        let mut params = spec.params()?;
+        params.use_authority_key_identifier_extension = true;
+        params.crl_distribution_points = self.crl_dp.clone();
+        params.custom_extensions.extend(self.aia.clone());
+        if params.not_after > self.not_after {
+            return Err(Error::policy(format!(
+                "CA certificate would outlive its issuer {:?} (which expires {})",
+                self.name, self.not_after
+            )));
+        }
+        let key = SubjectKey { raw: subject_key.0, key_type: subject_key.1 };
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| Error::Signing(e.to_string()))?;
+        Ok(cert.der().to_vec())
+    }
+
+    /// Lints, then signs a leaf certificate for a granted request.
+    pub fn issue(
+        &self,
+        grant: &Grant,
+        public_key_raw: &[u8],
+        serial: &Serial,
+        now: OffsetDateTime,
+        backdate: Duration,
+    ) -> Result<Signed, Error> {
+        let not_before = whole_seconds(now - backdate);
+        let not_after = whole_seconds(now + grant.validity);
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = grant.subject.to_rcgen();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(serial.as_bytes()));
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.subject_alt_names = grant.sans.iter().map(|s| s.to_rcgen()).collect::<Result<_, _>>()?;
+        params.key_usages = grant.key_usage.iter().map(|u| u.to_rcgen()).collect();
+        params.extended_key_usages = grant.extended_key_usage.iter().map(|u| u.to_rcgen()).collect();
+        params.use_authority_key_identifier_extension = true;
+        params.crl_distribution_points = self.crl_dp.clone();
+        params.custom_extensions.extend(self.aia.clone());
+
+        lint::leaf(&lint::Leaf {
+            serial,
+            subject: &grant.subject,
+            sans: &grant.sans,
+            key_type: grant.key_type,
+            key_usage: &grant.key_usage,
+            eku: &grant.extended_key_usage,
+            not_before,
+            not_after,
+            issuer_not_after: self.not_after,
+        })?;
+
+        let key = SubjectKey { raw: public_key_raw, key_type: grant.key_type };
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| Error::Signing(e.to_string()))?;
+        Ok(Signed { der: cert.der().to_vec(), not_before, not_after })
+    }
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}

@@ -1,0 +1,87 @@
+//! Reading certificates back: what `cert show` and `ca show` print.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::keytype::identify;
+use crate::{Error, Serial};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertSummary {
+    pub serial: String,
+    pub subject: String,
+    pub issuer: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    pub key_type: String,
+    pub is_ca: bool,
+    pub path_len: Option<u32>,
+    pub sans: Vec<String>,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    pub subject_key_id: Option<String>,
+    pub authority_key_id: Option<String>,
+    pub signature_algorithm: String,
+}
+
+pub fn summarize(der: &[u8]) -> Result<CertSummary, Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
+    let tbs = &cert.tbs_certificate;
+    let mut summary = CertSummary {
+        serial: Serial::from_der_integer(tbs.raw_serial()).to_hex(),
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        not_before: tbs.validity.not_before.to_datetime(),
+        not_after: tbs.validity.not_after.to_datetime(),
+        key_type: identify(&tbs.subject_pki).map(|k| k.to_string()).unwrap_or_else(|e| e.to_string()),
+        is_ca: false,
+        path_len: None,
+        sans: Vec::new(),
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        subject_key_id: None,
+        authority_key_id: None,
+        signature_algorithm: cert.signature_algorithm.algorithm.to_id_string(),
+    };
+    for ext in tbs.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => {
+                summary.is_ca = bc.ca;
+                summary.path_len = bc.path_len_constraint;
+            }
+            ParsedExtension::SubjectAlternativeName(san) => {
+                summary.sans = san.general_names.iter().map(|n| n.to_string()).collect();
+            }
+            ParsedExtension::KeyUsage(ku) => {
+                summary.key_usage = ku.to_string().split(", ").map(str::to_string).collect();
+            }
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let mut names = Vec::new();
+                for (flag, name) in [
+                    (eku.server_auth, "serverAuth"),
+                    (eku.client_auth, "clientAuth"),
+                    (eku.code_signing, "codeSigning"),
+                    (eku.email_protection, "emailProtection"),
+                    (eku.time_stamping, "timeStamping"),
+                    (eku.ocsp_signing, "OCSPSigning"),
+                ] {
+                    if flag {
+                        names.push(name.to_string());
+                    }
+                }
+                names.extend(eku.other.iter().map(|o| o.to_id_string()));
+                summary.extended_key_usage = names;
+            }
+            ParsedExtension::SubjectKeyIdentifier(ski) => summary.subject_key_id = Some(hex::encode(ski.0)),
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                summary.authority_key_id = aki.key_identifier.as_ref().map(|k| hex::encode(k.0))
+            }
+            _ => {}
+        }
+    }
+    Ok(summary)
+}

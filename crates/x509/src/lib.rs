@@ -1,0 +1,27 @@
+//! The x509 core of IronPKI.
+//!
+//! Owns key types, serial numbers, CSR parsing and verification, profile policy, the
+//! construction of certificates and their pre-signing lint, and path validation.
+//! It performs no I/O: time, randomness and the CA key arrive as arguments
+//! (`now`, `&dyn SecureRandom`, `&dyn Signer`). It never holds a CA private key.
+#![forbid(unsafe_code)]
+
+mod aia;
+pub mod build;
+pub mod csr;
+mod error;
+pub mod inspect;
+pub mod keytype;
+pub mod lint;
+pub mod name;
+pub mod pem;
+pub mod profile;
+pub mod san;
+pub mod serial;
+pub mod signer;
+pub mod verify;
+
+pub use error::Error;
+pub use keytype::KeyType;
+pub use serial::Serial;
+pub use signer::Signer;

@@ -1,0 +1,167 @@
+//! Path validation: rustls-webpki builds and checks the path; we add key usage and
+//! name checks and turn its errors into reasons a person can act on.
+
+use std::time::Duration;
+
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use time::OffsetDateTime;
+use webpki::{EndEntityCert, KeyUsage as WebpkiEku};
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Server,
+    Client,
+}
+
+impl Purpose {
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Server => "server",
+            Purpose::Client => "client",
+        }
+    }
+    fn eku(self) -> WebpkiEku {
+        match self {
+            Purpose::Server => WebpkiEku::server_auth(),
+            Purpose::Client => WebpkiEku::client_auth(),
+        }
+    }
+}
+
+pub struct Input<'a> {
+    pub leaf: &'a [u8],
+    pub intermediates: &'a [Vec<u8>],
+    pub roots: &'a [Vec<u8>],
+    pub name: Option<&'a str>,
+    pub at: OffsetDateTime,
+    /// `None`: valid for whichever of server and client the certificate allows.
+    pub purpose: Option<Purpose>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub purposes: Vec<Purpose>,
+    /// Subjects from the leaf up to the trust anchor.
+    pub chain: Vec<String>,
+}
+
+pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
+    let leaf_der = CertificateDer::from(input.leaf);
+    let ee = EndEntityCert::try_from(&leaf_der).map_err(|e| Error::Invalid(reason(&e, input)))?;
+    let root_ders: Vec<CertificateDer<'_>> = input.roots.iter().map(|r| CertificateDer::from(r.as_slice())).collect();
+    let anchors = root_ders
+        .iter()
+        .map(|r| webpki::anchor_from_trusted_cert(r).map(|a| a.to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Invalid(format!("a trust anchor is unusable: {e:?}")))?;
+    let intermediates: Vec<CertificateDer<'_>> =
+        input.intermediates.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+    let secs = u64::try_from(input.at.unix_timestamp()).map_err(|_| Error::Invalid("time before 1970".into()))?;
+    let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
+
+    let purposes = match input.purpose {
+        Some(p) => vec![p],
+        None => vec![Purpose::Server, Purpose::Client],
+    };
+    let mut valid_for = Vec::new();
+    let mut chain = Vec::new();
+    let mut first_error = None;
+    for purpose in purposes {
+        let result = ee.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            time,
+            purpose.eku(),
+            None,
+            None,
+        );
+        match result {
+            Ok(path) => {
+                if chain.is_empty() {
+                    chain.push(subject_of(input.leaf));
+                    chain.extend(path.intermediate_certificates().map(|c| subject_of(c.der().as_ref())));
+                    chain.push(anchor_subject(input.roots, path.anchor()));
+                }
+                valid_for.push(purpose);
+            }
+            Err(e) => {
+                first_error.get_or_insert(reason(&e, input));
+            }
+        }
+    }
+    if valid_for.is_empty() {
+        return Err(Error::Invalid(first_error.unwrap_or_else(|| "no purpose checked".into())));
+    }
+    check_key_usage(input.leaf)?;
+    if let Some(name) = input.name {
+        let server_name = ServerName::try_from(name)
+            .map_err(|_| Error::Invalid(format!("{name:?} is neither a DNS name nor an IP address")))?;
+        ee.verify_is_valid_for_subject_name(&server_name).map_err(|e| Error::Invalid(reason(&e, input)))?;
+    }
+    Ok(Verified { purposes: valid_for, chain })
+}
+
+/// A TLS end-entity key must be allowed to sign (or, for RSA key exchange, to encipher).
+fn check_key_usage(der: &[u8]) -> Result<(), Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
+    for ext in cert.extensions() {
+        if let ParsedExtension::KeyUsage(ku) = ext.parsed_extension() {
+            if !ku.digital_signature() && !ku.key_encipherment() {
+                return Err(Error::Invalid(format!(
+                    "key usage ({ku}) allows neither digitalSignature nor keyEncipherment"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn subject_of(der: &[u8]) -> String {
+    X509Certificate::from_der(der).map(|(_, c)| c.subject().to_string()).unwrap_or_else(|_| "?".into())
+}
+
+fn anchor_subject(roots: &[Vec<u8>], anchor: &rustls_pki_types::TrustAnchor<'_>) -> String {
+    roots
+        .iter()
+        .filter_map(|r| X509Certificate::from_der(r).ok().map(|(_, c)| c))
+        .find(|c| c.subject().as_raw() == anchor.subject.as_ref())
+        .map(|c| c.subject().to_string())
+        .unwrap_or_else(|| "trust anchor".into())
+}
+
+fn reason(e: &webpki::Error, input: &Input<'_>) -> String {
+    use webpki::Error as E;
+    let fmt = |t: &UnixTime| {
+        OffsetDateTime::from_unix_timestamp(t.as_secs() as i64).map(|t| t.to_string()).unwrap_or_default()
+    };
+    match e {
+        E::UnknownIssuer => "no path to a trusted root: the issuer is unknown (missing intermediate or wrong roots)".into(),
+        E::CertExpired { time, not_after } => {
+            format!("certificate has expired: notAfter {} is before {}", fmt(not_after), fmt(time))
+        }
+        E::CertNotValidYet { time, not_before } => {
+            format!("certificate is not yet valid: notBefore {} is after {}", fmt(not_before), fmt(time))
+        }
+        E::CertNotValidForName(_) => format!(
+            "certificate is not valid for name {:?}: no matching subjectAltName",
+            input.name.unwrap_or_default()
+        ),
+        E::RequiredEkuNotFoundContext(_) => format!(
+            "certificate's extended key usage does not allow {}",
+            input.purpose.map(|p| format!("{} authentication", p.name())).unwrap_or_else(|| "server or client authentication".into())
+        ),
+        E::InvalidSignatureForPublicKey => {
+            "a signature in the chain does not verify with its issuer's key".into()
+        }
+        E::CaUsedAsEndEntity => "the certificate is a CA certificate, not an end entity".into(),
+        E::EndEntityUsedAsCa => "an end-entity certificate appears as an issuer in the chain".into(),
+        E::NameConstraintViolation => "a name in the certificate violates an issuer's name constraints".into(),
+        E::BadDer | E::BadDerTime => "the certificate is not valid DER".into(),
+        other => format!("verification failed: {other:?}"),
+    }
+}
