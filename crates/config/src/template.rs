@@ -1,0 +1,106 @@
+//! The configuration `init` writes: our defaults, with comments.
+
+use crate::schema::Config;
+
+/// The default configuration for an organisation: [`template`] parsed. Fails when
+/// `org` does not fit into a subject (more than 50 characters, control characters).
+pub fn defaults(org: &str) -> Result<Config, crate::Error> {
+    crate::parse(std::path::Path::new("<built-in template>"), template(org).as_bytes())
+}
+
+/// The commented `ironpki.yaml` that `init` writes.
+pub fn template(org: &str) -> String {
+    let org: String = org.chars().filter(|c| !c.is_control()).collect();
+    let org = org.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        r#"# IronPKI configuration. Durations: 90d, 24h, 30m. Key types: ecdsa-p256, ecdsa-p384,
+# ed25519, rsa-2048, rsa-3072, rsa-4096 (CAs: not rsa-2048).
+
+store:
+  sqlite: ironpki.db        # relative to this directory
+  durability: full          # full: fsync every commit; normal: survives a crash of ironpki only
+
+# Base of the CRL, OCSP and CA-certificate URLs stamped into certificates.
+base_url: http://127.0.0.1:8080
+# notBefore is set this far back, for relying parties whose clocks run behind.
+backdate: 5m
+
+root_ca:
+  name: root
+  subject: {{ organization: "{org}", common_name: "{org} Root CA" }}
+  key_type: ecdsa-p384
+  validity_years: 10
+  # path: ca/root           # where its certificate and encrypted key live
+
+intermediates:
+  - name: issuing
+    subject: {{ organization: "{org}", common_name: "{org} Issuing CA" }}
+    key_type: ecdsa-p256
+    validity_years: 5
+    path_len: 0
+    # name_constraints: {{ permitted_dns: [".internal"], permitted_ip: ["10.0.0.0/8"] }}
+    # crl_url: http://127.0.0.1:8080/crl/issuing.crl       (default: base_url/crl/NAME.crl)
+    # ocsp_url: http://127.0.0.1:8080/ocsp                 (default: base_url/ocsp)
+    # ca_issuers_url: http://127.0.0.1:8080/ca/issuing.crt (default: base_url/ca/NAME.crt)
+
+# Profiles. SAN rules: dns "name" exact, "*.name" one label below, ".name" any depth,
+# "*" anything; ip CIDR ranges; uri globs ("spiffe://example.org/*"); email domains.
+# key_encipherment is granted to RSA keys only; ECDSA and Ed25519 keys get digital_signature.
+profiles:
+  server:
+    issuer: issuing
+    validity: {{ default: 90d, max: 397d }}
+    key_usage: [digital_signature, key_encipherment]
+    extended_key_usage: [server_auth]
+    key_types: [ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096]
+    min_rsa_bits: 2048
+    cn_in_san: true
+    subject: {{ organization: "{org}" }}
+    san:
+      dns: [localhost, .internal]
+      ip: [127.0.0.0/8, "::1/128", 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
+  client:
+    issuer: issuing
+    validity: {{ default: 30d, max: 397d }}
+    key_usage: [digital_signature, key_encipherment]
+    extended_key_usage: [client_auth]
+    key_types: [ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096]
+    min_rsa_bits: 2048
+    cn_in_san: false
+    subject: {{ organization: "{org}" }}
+    san:
+      dns: [.internal]
+      uri: ["spiffe://internal/*"]
+      email: [internal]
+  device:
+    issuer: issuing
+    validity: {{ default: 365d, max: 825d }}
+    key_usage: [digital_signature, key_encipherment]
+    extended_key_usage: [client_auth]
+    key_types: [ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096]
+    min_rsa_bits: 2048
+    cn_in_san: false
+    subject: {{ organization: "{org}" }}
+    san:
+      dns: [.iot.internal]
+      uri: ["spiffe://internal/device/*"]
+
+# default_profile: server   # used when a command names no --profile
+
+revocation:
+  crl: true
+  crl_validity: 7d          # nextUpdate - thisUpdate
+  crl_regenerate: 24h       # a fresh CRL at least this often (less than crl_validity)
+  ocsp: true
+
+automation:
+  auto_renewal: true
+  renew_at_fraction: 0.6666666666666666   # or renew_before: 30d
+  # key_rotation: 365d
+
+mtls:
+  min_tls_version: "1.2"
+  client_auth_required: true
+"#
+    )
+}
