@@ -1,1 +1,60 @@
-fn main(){}
+//! The `ironpki` binary: parses the command line, calls the authority, prints.
+//! It decides nothing itself; every error leaves through `report`, one line on stderr.
+#![forbid(unsafe_code)]
+
+mod args;
+mod cmd;
+mod output;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ironpki: error: {}", e.0.replace('\n', " "));
+            ExitCode::from(e.1)
+        }
+    }
+}
+
+/// A failure to report: the message and the exit code.
+#[derive(Debug)]
+pub struct Failure(pub String, pub u8);
+
+/// Exit codes: 1 refused or invalid, 3 an internal fault (I/O, store, signing).
+impl From<ironpki_authority::Error> for Failure {
+    fn from(e: ironpki_authority::Error) -> Failure {
+        use ironpki_authority::Error as E;
+        let code = match e {
+            E::Internal(_) | E::Store(_) => 3,
+            _ => 1,
+        };
+        Failure(e.to_string(), code)
+    }
+}
+
+macro_rules! refused_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure {
+                Failure(e.to_string(), 1)
+            }
+        }
+    )*};
+}
+refused_from!(ironpki_x509::Error, ironpki_signer::Error, ironpki_config::Error);
+
+impl From<ironpki_store::Error> for Failure {
+    fn from(e: ironpki_store::Error) -> Failure {
+        Failure(e.to_string(), 3)
+    }
+}
+
+pub fn fail(msg: impl Into<String>) -> Failure {
+    Failure(msg.into(), 1)
+}

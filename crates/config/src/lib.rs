@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use duration::Dur;
 pub use schema::*;
-pub use template::template;
+pub use template::{defaults, template};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {key}{reason}")]

@@ -70,8 +70,8 @@ profiles:
     subject: {{ organization: "{org}" }}
     san:
       dns: [.internal]
-      uri: ["spiffe://internal/*"]
-      email: [internal]
+      uri: ["spiffe://ironpki.internal/*"]
+      email: [.internal]
   device:
     issuer: issuing
     validity: {{ default: 365d, max: 825d }}
@@ -83,7 +83,7 @@ profiles:
     subject: {{ organization: "{org}" }}
     san:
       dns: [.iot.internal]
-      uri: ["spiffe://internal/device/*"]
+      uri: ["spiffe://ironpki.internal/device/*"]
 
 # default_profile: server   # used when a command names no --profile
 

@@ -8,8 +8,9 @@ use zeroize::Zeroizing;
 
 use crate::{Error, Passphrase};
 
-/// scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, about 0.1 s), as OWASP recommends.
-const SCRYPT_LOG_N: u8 = 15;
+/// scrypt cost: N = 2^14, r = 8, p = 1 (16 MiB): the most OpenSSL accepts by default
+/// (`openssl pkey` reads our keys), and what `openssl pkcs8 -scrypt` writes.
+const SCRYPT_LOG_N: u8 = 14;
 
 pub const PEM_TAG: &str = "ENCRYPTED PRIVATE KEY";
 

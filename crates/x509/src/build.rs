@@ -73,9 +73,17 @@ pub struct CaSpec<'a> {
     pub name_constraints: Option<&'a NameConstraints>,
 }
 
+/// RFC 7093 section 2 method 1: the leftmost 160 bits of the SHA-256 of the
+/// subjectPublicKey bits.
+pub fn key_identifier(public_key_raw: &[u8]) -> Vec<u8> {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_key_raw);
+    digest.as_ref()[..20].to_vec()
+}
+
 impl CaSpec<'_> {
-    fn params(&self) -> Result<rcgen::CertificateParams, Error> {
+    fn params(&self, public_key_raw: &[u8]) -> Result<rcgen::CertificateParams, Error> {
         let mut params = rcgen::CertificateParams::default();
+        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key_identifier(public_key_raw));
         params.distinguished_name = self.subject.to_rcgen();
         params.serial_number = Some(rcgen::SerialNumber::from_slice(self.serial.as_bytes()));
         params.not_before = whole_seconds(self.not_before);
@@ -94,7 +102,7 @@ impl CaSpec<'_> {
 
 /// Creates a self-signed root certificate.
 pub fn self_signed_root(spec: &CaSpec<'_>, key: Arc<dyn Signer>) -> Result<Vec<u8>, Error> {
-    let params = spec.params()?;
+    let params = spec.params(key.public_key_raw())?;
     let cert = params.self_signed(&RcgenKey(key)).map_err(|e| Error::Signing(e.to_string()))?;
     Ok(cert.der().to_vec())
 }
@@ -138,7 +146,7 @@ impl IssuingCa {
 
     /// Signs a subordinate CA certificate.
     pub fn sign_ca(&self, spec: &CaSpec<'_>, subject_key: (&[u8], KeyType)) -> Result<Vec<u8>, Error> {
-        let mut params = spec.params()?;
+        let mut params = spec.params(subject_key.0)?;
         params.use_authority_key_identifier_extension = true;
         params.crl_distribution_points = self.crl_dp.clone();
         params.custom_extensions.extend(self.aia.clone());
@@ -170,6 +178,7 @@ impl IssuingCa {
         params.not_before = not_before;
         params.not_after = not_after;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key_identifier(public_key_raw));
         params.subject_alt_names = grant.sans.iter().map(|s| s.to_rcgen()).collect::<Result<_, _>>()?;
         params.key_usages = grant.key_usage.iter().map(|u| u.to_rcgen()).collect();
         params.extended_key_usages = grant.extended_key_usage.iter().map(|u| u.to_rcgen()).collect();

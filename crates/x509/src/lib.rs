@@ -16,6 +16,7 @@ pub mod lint;
 pub mod name;
 pub mod pem;
 pub mod profile;
+pub mod revocation;
 pub mod san;
 pub mod serial;
 pub mod signer;

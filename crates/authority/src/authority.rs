@@ -1,0 +1,170 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use ironpki_config::Config;
+use ironpki_store::sqlite::{Durability, SqliteStore};
+use ironpki_store::{AuditEvent, CaRecord, Store};
+use ironpki_x509::build::IssuingCa;
+use ironpki_x509::profile::Profile;
+use serde_json::json;
+
+use crate::{Clock, Error, Home, Passphrase};
+
+/// An opened PKI: its configuration, its store and, once unlocked, its issuing CAs.
+pub struct Authority {
+    pub home: Home,
+    pub config: Config,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: SystemRandom,
+    pub(crate) issuers: RwLock<HashMap<String, Arc<IssuingCa>>>,
+    /// Who is acting, as recorded in the audit log.
+    pub actor: String,
+}
+
+const CONFIG_HASH_KEY: &str = "config_sha256";
+
+impl Authority {
+    /// Opens the PKI in `home`. Records a `config.changed` audit entry when the
+    /// configuration file differs from the one last loaded.
+    pub fn open(home: Home, clock: Arc<dyn Clock>, actor: &str) -> Result<Authority, Error> {
+        if !home.exists() {
+            return Err(Error::NotFound(format!(
+                "no PKI in {}: run `ironpki init` first (or pass --home)",
+                home.dir.display()
+            )));
+        }
+        let loaded = ironpki_config::load(&home.config_path())?;
+        let store = open_store(&home, &loaded.config)?;
+        let authority = Authority {
+            home,
+            config: loaded.config,
+            store,
+            clock,
+            rng: SystemRandom::new(),
+            issuers: RwLock::new(HashMap::new()),
+            actor: actor.to_string(),
+        };
+        authority.record_config_hash(&loaded.raw)?;
+        Ok(authority)
+    }
+
+    pub(crate) fn record_config_hash(&self, raw: &[u8]) -> Result<(), Error> {
+        let hash = hex::encode(digest::digest(&digest::SHA256, raw).as_ref());
+        let previous = self.store.meta(CONFIG_HASH_KEY)?;
+        if previous.as_deref() != Some(hash.as_str()) {
+            let event = self.event(
+                "config.changed",
+                &self.home.config_path().display().to_string(),
+                json!({ "sha256": hash, "previous_sha256": previous }),
+            );
+            self.store.set_meta(CONFIG_HASH_KEY, &hash, &event)?;
+        }
+        Ok(())
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn event(&self, action: &str, target: &str, details: serde_json::Value) -> AuditEvent {
+        AuditEvent::new(self.now().unix_timestamp(), &self.actor, action, target, details)
+    }
+
+    /// The profile called `name`, or the configured default profile.
+    pub fn profile(&self, name: Option<&str>) -> Result<Profile, Error> {
+        let name = match name.or(self.config.default_profile.as_deref()) {
+            Some(n) => n,
+            None => {
+                return Err(Error::Refused(format!(
+                    "no profile given and no default_profile configured (profiles: {})",
+                    self.profile_names().join(", ")
+                )))
+            }
+        };
+        self.config
+            .profile(name)
+            .ok_or_else(|| Error::Refused(format!("no profile named {name:?} (profiles: {})", self.profile_names().join(", "))))
+    }
+
+    fn profile_names(&self) -> Vec<String> {
+        self.config.profiles.keys().cloned().collect()
+    }
+
+    pub fn cas(&self) -> Result<Vec<CaRecord>, Error> {
+        Ok(self.store.cas()?)
+    }
+
+    pub fn ca(&self, name: &str) -> Result<CaRecord, Error> {
+        self.cas()?
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::NotFound(format!("no CA named {name:?}")))
+    }
+
+    /// The trust bundle: every active root, PEM.
+    pub fn roots_pem(&self) -> Result<String, Error> {
+        Ok(self
+            .cas()?
+            .iter()
+            .filter(|c| c.role == "root" && c.status == "active")
+            .map(|c| ironpki_x509::pem::cert(&c.der))
+            .collect())
+    }
+
+    /// CA certificates from `issuer` up to, not including, its root.
+    pub fn chain_for(&self, issuer: &str) -> Result<Vec<Vec<u8>>, Error> {
+        let cas = self.cas()?;
+        let mut chain = Vec::new();
+        let mut current = cas.iter().find(|c| c.name == issuer);
+        while let Some(ca) = current {
+            if ca.role == "root" || chain.len() > 8 {
+                break;
+            }
+            chain.push(ca.der.clone());
+            current = ca.parent.as_ref().and_then(|p| cas.iter().find(|c| &c.name == p));
+        }
+        Ok(chain)
+    }
+
+    /// Decrypts the key of the CA that issues `profile` and readies it for signing.
+    pub fn unlock_for_profile(&self, profile: Option<&str>, passphrase: &Passphrase) -> Result<(), Error> {
+        let issuer = self.profile(profile)?.issuer;
+        self.unlock(&issuer, passphrase)
+    }
+
+    pub fn unlock(&self, ca: &str, passphrase: &Passphrase) -> Result<(), Error> {
+        if self.read_issuers().contains_key(ca) {
+            return Ok(());
+        }
+        let record = self.ca(ca)?;
+        let issuing = crate::cas::load_issuing(&self.config, &record, passphrase)?;
+        self.issuers.write().unwrap_or_else(|p| p.into_inner()).insert(ca.to_string(), Arc::new(issuing));
+        Ok(())
+    }
+
+    pub(crate) fn read_issuers(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<IssuingCa>>> {
+        self.issuers.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn issuer(&self, name: &str) -> Result<Arc<IssuingCa>, Error> {
+        self.read_issuers()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("CA {name:?} is locked: unlock it with the passphrase first")))
+    }
+}
+
+pub(crate) fn open_store(home: &Home, config: &Config) -> Result<Arc<dyn Store>, Error> {
+    let durability = match config.store.durability {
+        ironpki_config::Durability::Full => Durability::Full,
+        ironpki_config::Durability::Normal => Durability::Normal,
+    };
+    Ok(Arc::new(SqliteStore::open(&home.db_path(config), durability)?))
+}

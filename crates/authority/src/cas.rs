@@ -1,0 +1,48 @@
+//! CA key material on disk: where it lives and how it is loaded into a signer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ironpki_config::Config;
+use ironpki_signer::{decrypt_pkcs8, Passphrase, SoftwareKey};
+use ironpki_store::CaRecord;
+use ironpki_x509::build::{CaUrls, IssuingCa};
+use ironpki_x509::KeyType;
+
+use crate::error::io;
+use crate::Error;
+
+pub(crate) const CERT_FILE: &str = "cert.pem";
+pub(crate) const KEY_FILE: &str = "key.pem";
+/// The `key_ref` prefix of a CA whose key is kept offline.
+pub(crate) const OFFLINE: &str = "offline:";
+
+pub(crate) fn load_key(path: &Path, key_type: KeyType, passphrase: &Passphrase) -> Result<SoftwareKey, Error> {
+    let pem = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let der = decrypt_pkcs8(&pem, passphrase)?;
+    Ok(SoftwareKey::from_pkcs8(&der, key_type)?)
+}
+
+/// The URLs an intermediate stamps into what it issues.
+pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
+    match config.intermediate(name) {
+        Some(i) => CaUrls {
+            crl: Some(i.crl_url(&config.base_url)),
+            ocsp: Some(i.ocsp_url(&config.base_url)),
+            ca_issuers: Some(i.ca_issuers_url(&config.base_url)),
+        },
+        None => CaUrls::default(),
+    }
+}
+
+pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Passphrase) -> Result<IssuingCa, Error> {
+    if let Some(dir) = record.key_ref.strip_prefix(OFFLINE) {
+        return Err(Error::Refused(format!(
+            "the key of CA {:?} is offline (in {dir}); it cannot sign here",
+            record.name
+        )));
+    }
+    let key_type: KeyType = record.key_type.parse()?;
+    let key = load_key(&PathBuf::from(&record.key_ref), key_type, passphrase)?;
+    Ok(IssuingCa::new(&record.name, record.der.clone(), Arc::new(key), urls(config, &record.name))?)
+}

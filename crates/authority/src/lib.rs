@@ -1,0 +1,25 @@
+//! The authority of IronPKI: the one place where issuance, renewal and revocation are
+//! decided and recorded.
+//!
+//! Owns the PKI's life: creating the hierarchy (`init`), applying profiles to requests,
+//! signing through the signer, recording before answering, revoking, and the audit
+//! trail of each. Front ends (CLI, HTTP, ACME, EST) translate into calls here and must
+//! never re-implement a decision. Time comes from a [`Clock`]; keys stay in the signer.
+#![forbid(unsafe_code)]
+
+mod authority;
+mod cas;
+mod clock;
+mod error;
+mod home;
+mod init;
+mod issue;
+mod revoke;
+
+pub use authority::Authority;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::Error;
+pub use home::Home;
+pub use init::{init, InitOptions, InitReport};
+pub use issue::{Issued, IssueRequest, Subject as RequestSubject};
+pub use ironpki_signer::Passphrase;

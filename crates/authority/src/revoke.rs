@@ -1,0 +1,51 @@
+//! Revocation decisions.
+
+use ironpki_store::{CertRecord, Revocation};
+use ironpki_x509::revocation::Reason;
+use ironpki_x509::Serial;
+use serde_json::json;
+
+use crate::{Authority, Error};
+
+impl Authority {
+    /// The certificate with this serial; `issuer` picks one when several CAs used it.
+    pub fn certificate(&self, serial: &str, issuer: Option<&str>) -> Result<CertRecord, Error> {
+        let serial: Serial = serial.parse()?;
+        let mut found = self.store.certificates_by_serial(&serial.to_hex())?;
+        if let Some(issuer) = issuer {
+            found.retain(|c| c.issuer == issuer);
+        }
+        match found.len() {
+            0 => Err(Error::NotFound(format!("no certificate with serial {serial}"))),
+            1 => Ok(found.remove(0)),
+            _ => Err(Error::Refused(format!(
+                "serial {serial} was issued by several CAs ({}): name one with --ca",
+                found.iter().map(|c| c.issuer.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Revokes a certificate. Unknown or already revoked: an error, nothing changed.
+    pub fn revoke(
+        &self,
+        serial: &str,
+        issuer: Option<&str>,
+        reason: Reason,
+        invalidity_date: Option<i64>,
+    ) -> Result<CertRecord, Error> {
+        let cert = self.certificate(serial, issuer)?;
+        if cert.status == ironpki_store::CertStatus::Revoked {
+            return Err(Error::Conflict(format!("certificate {} is already revoked", cert.serial)));
+        }
+        let now = self.now().unix_timestamp();
+        let revocation = Revocation { at: now, reason: reason.code(), invalidity_date };
+        let event = self.event(
+            "cert.revoked",
+            &format!("cert:{}/{}", cert.issuer, cert.serial),
+            json!({ "serial": cert.serial, "issuer": cert.issuer, "reason": reason.name(), "reason_code": reason.code(),
+                    "invalidity_date": invalidity_date, "subject": cert.subject }),
+        );
+        self.store.revoke(&cert.issuer, &cert.serial, &revocation, &event)?;
+        self.certificate(&cert.serial, Some(&cert.issuer))
+    }
+}

@@ -1,0 +1,223 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "ironpki", version, about = "A private PKI for mutual TLS")]
+pub struct Cli {
+    /// The PKI's home directory (default ~/.ironpki).
+    #[arg(long, global = true, env = "IRONPKI_HOME")]
+    pub home: Option<PathBuf>,
+    /// Read the CA key passphrase from this file (else IRONPKI_PASSPHRASE, else a prompt).
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// How to print records.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a PKI: the home, the root CA, the intermediates and the store.
+    Init(InitArgs),
+    /// Certificate authorities.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Measurements for the benchmark harness (bench/run.sh).
+    #[command(subcommand, hide = true)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Organisation name, used in CA subjects.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Use this configuration file (ironpki.yaml schema or the `pki:` shape) as it is.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Write the root key only to this directory (encrypted); the online CA never needs it.
+    #[arg(long)]
+    pub root_offline: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum CaCommand {
+    /// List the CAs.
+    List,
+    /// Show one CA.
+    Show {
+        name: String,
+        /// Print the certificate as PEM.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Print the trust bundle: every active root, PEM.
+    Roots,
+}
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Generate a key locally and issue a certificate for it.
+    Issue(IssueArgs),
+    /// Issue a certificate from a PKCS#10 CSR.
+    Sign(SignArgs),
+    /// List certificates.
+    List(ListArgs),
+    /// Show one certificate.
+    Show {
+        serial: String,
+        /// The issuing CA, when several CAs used the serial.
+        #[arg(long)]
+        ca: Option<String>,
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Revoke a certificate.
+    Revoke {
+        serial: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
+        /// superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        ca: Option<String>,
+        /// When the key is known or suspected to have been compromised (RFC 3339).
+        #[arg(long)]
+        invalidity_date: Option<String>,
+    },
+    /// Verify a certificate: path to a trusted root, validity, key usage and name.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct IssueArgs {
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub cn: String,
+    /// dns:NAME, ip:ADDR, uri:URI or email:ADDR; repeatable.
+    #[arg(long = "san")]
+    pub sans: Vec<String>,
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub key_type: String,
+    /// Lifetime such as 24h or 90d (default: the profile's).
+    #[arg(long)]
+    pub lifetime: Option<String>,
+    /// Directory for key.pem, cert.pem and chain.pem.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[arg(long)]
+    pub csr: PathBuf,
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub lifetime: Option<String>,
+    /// Write the certificate here (PEM) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write the chain (intermediates, PEM) here.
+    #[arg(long)]
+    pub chain_out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Valid,
+    Revoked,
+    Expired,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Valid certificates that expire within this duration (e.g. 30d).
+    #[arg(long)]
+    pub expiring_within: Option<String>,
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub ca: Option<String>,
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PurposeArg {
+    Server,
+    Client,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The certificate (PEM or DER); further PEM certificates in it count as intermediates.
+    pub cert: PathBuf,
+    /// Intermediates (PEM).
+    #[arg(long)]
+    pub chain: Option<PathBuf>,
+    /// Trust anchors (PEM) instead of the home's trust bundle.
+    #[arg(long)]
+    pub roots: Option<PathBuf>,
+    /// DNS name or IP address the certificate must be valid for.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Verify as of this time (RFC 3339, e.g. 2030-01-01T00:00:00Z).
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(long, value_enum)]
+    pub purpose: Option<PurposeArg>,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; names the first entry that does not match.
+    Verify,
+    /// Print the log.
+    Export {
+        #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
+        format: AuditFormat,
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Jsonl,
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Issuance from CSRs persisted to SQLite, beside the bare crypto it needs.
+    Issuance {
+        /// Concatenated PEM CSRs.
+        #[arg(long)]
+        csrs: PathBuf,
+        /// Work directory (a fresh PKI is created in it).
+        #[arg(long)]
+        work: PathBuf,
+        /// Certificates per commit in the batched run.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
+}

@@ -1,0 +1,148 @@
+//! `ironpki bench issuance`: in-process issuance from CSRs persisted to SQLite, beside
+//! the bare crypto work that issuance needs, measured in the same run. Prints one JSON
+//! object for bench/run.sh.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, UnparsedPublicKey};
+use ironpki_authority::{Authority, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
+use serde_json::json;
+
+use super::{actor, read_file, Ctx};
+use crate::args::BenchCommand;
+use crate::{fail, output, Failure};
+
+pub fn run(ctx: &Ctx, cmd: BenchCommand) -> Result<ExitCode, Failure> {
+    let BenchCommand::Issuance { csrs, work, batch } = cmd;
+    let csrs = ironpki_x509::pem::blocks(&read_file(&csrs)?, "CERTIFICATE REQUEST", "CSR")?;
+    if csrs.is_empty() || batch == 0 {
+        return Err(fail("need at least one CSR and a batch of at least one"));
+    }
+    let passphrase = ctx.passphrase(false)?;
+    std::fs::create_dir_all(&work).map_err(|e| fail(format!("{}: {e}", work.display())))?;
+
+    let (sign_per_sec, verify_per_sec) = bare_crypto(&csrs)?;
+    let bare = 1.0 / (1.0 / sign_per_sec + 1.0 / verify_per_sec);
+
+    let requests: Vec<IssueRequest> = csrs
+        .iter()
+        .map(|der| IssueRequest {
+            profile: Some("bench".into()),
+            subject: RequestSubject::Csr(der.clone()),
+            lifetime: None,
+            requester: "bench".into(),
+        })
+        .collect();
+
+    let mut variants = Vec::new();
+    for (name, threads, per_commit) in [("commit per certificate", 1, 1), ("group commit", 1, batch), ("group commit, 2 threads", 2, batch)] {
+        let authority = fresh_pki(&work.join(format!("pki-{}-{}", threads, per_commit)), &passphrase)?;
+        let start = Instant::now();
+        std::thread::scope(|s| -> Result<(), Failure> {
+            let chunk = requests.len().div_ceil(threads);
+            let handles: Vec<_> = requests
+                .chunks(chunk)
+                .map(|part| {
+                    let authority = &authority;
+                    s.spawn(move || -> Result<(), String> {
+                        for group in part.chunks(per_commit) {
+                            for r in authority.issue_batch(group) {
+                                r.map_err(|e| e.to_string())?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| fail("a bench thread panicked"))?.map_err(fail)?;
+            }
+            Ok(())
+        })?;
+        let seconds = start.elapsed().as_secs_f64();
+        let stored = authority.store().count_certificates()?;
+        if stored != requests.len() as u64 {
+            return Err(fail(format!("{name}: {stored} certificates stored, {} issued", requests.len())));
+        }
+        variants.push(json!({
+            "name": name, "threads": threads, "per_commit": per_commit, "issued": requests.len(),
+            "seconds": seconds, "per_sec": requests.len() as f64 / seconds,
+        }));
+    }
+    let primary = &variants[1];
+    output::json(&json!({
+        "issued": requests.len(),
+        "seconds": primary["seconds"],
+        "issued_per_sec": primary["per_sec"],
+        "threads": 1,
+        "durability": "full",
+        "sign_per_sec": sign_per_sec,
+        "verify_per_sec": verify_per_sec,
+        "bare_crypto_per_sec": bare,
+        "variants": variants,
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A PKI whose `bench` profile accepts the harness's CSRs (`*.bench.example`, P-256
+/// issuing CA), with every commit fsynced.
+fn fresh_pki(dir: &Path, passphrase: &Passphrase) -> Result<Authority, Failure> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let mut config = ironpki_config::defaults("Bench")?;
+    let mut profile = config.profiles["device"].clone();
+    profile.san.dns = vec![".bench.example".into()];
+    profile.cn_in_san = true;
+    config.profiles.insert("bench".into(), profile);
+    let config_path = dir.join("bench.yaml");
+    let text = serde_yaml_ng::to_string(&config).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&config_path, text).map_err(|e| fail(e.to_string()))?;
+    let home = ironpki_authority::Home::new(dir.join("home"));
+    ironpki_authority::init(
+        &home,
+        InitOptions { org: None, config_file: Some(config_path), root_offline: None, passphrase: passphrase.clone(), actor: actor() },
+        Arc::new(SystemClock),
+    )?;
+    let authority = Authority::open(home, Arc::new(SystemClock), "bench")?;
+    authority.unlock_for_profile(Some("bench"), passphrase)?;
+    Ok(authority)
+}
+
+/// Signatures per second with a P-256 key over a certificate-sized message, and CSR
+/// signature verifications per second, on one thread.
+fn bare_crypto(csrs: &[Vec<u8>]) -> Result<(f64, f64), Failure> {
+    use x509_parser::prelude::FromDer;
+    let rng = SystemRandom::new();
+    let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_ASN1_SIGNING).map_err(|_| fail("keygen"))?;
+    let message = vec![0x5au8; 420];
+    let n = csrs.len();
+    let start = Instant::now();
+    for _ in 0..n {
+        key.sign(&rng, &message).map_err(|_| fail("sign"))?;
+    }
+    let sign = n as f64 / start.elapsed().as_secs_f64();
+
+    let parsed: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = csrs
+        .iter()
+        .map(|der| {
+            let (_, req) = x509_parser::certification_request::X509CertificationRequest::from_der(der)
+                .map_err(|e| fail(format!("CSR: {e}")))?;
+            let info = &req.certification_request_info;
+            Ok((info.raw.to_vec(), req.signature_value.data.to_vec(), info.subject_pki.subject_public_key.data.to_vec()))
+        })
+        .collect::<Result<_, Failure>>()?;
+    let start = Instant::now();
+    for (tbs, sig, key) in &parsed {
+        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, key)
+            .verify(tbs, sig)
+            .map_err(|_| fail("a bench CSR signature does not verify"))?;
+    }
+    let verify = n as f64 / start.elapsed().as_secs_f64();
+    Ok((sign, verify))
+}

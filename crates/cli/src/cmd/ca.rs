@@ -1,0 +1,71 @@
+use std::process::ExitCode;
+
+use super::Ctx;
+use crate::args::CaCommand;
+use crate::{output, Failure};
+
+pub fn run(ctx: &Ctx, cmd: CaCommand) -> Result<ExitCode, Failure> {
+    let authority = ctx.open()?;
+    match cmd {
+        CaCommand::List => {
+            let cas = authority.cas()?;
+            if ctx.json {
+                return output::json(&cas).map(|_| ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = cas
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        c.role.clone(),
+                        c.status.clone(),
+                        c.key_type.clone(),
+                        output::time(c.not_after),
+                        c.subject.clone(),
+                    ]
+                })
+                .collect();
+            output::table(&["NAME", "ROLE", "STATUS", "KEY", "NOT AFTER", "SUBJECT"], &rows);
+        }
+        CaCommand::Show { name, pem } => {
+            let ca = authority.ca(&name)?;
+            if pem {
+                print!("{}", ironpki_x509::pem::cert(&ca.der));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let summary = ironpki_x509::inspect::summarize(&ca.der)?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "ca": ca, "certificate": summary })).map(|_| ExitCode::SUCCESS);
+            }
+            println!("name        {}", ca.name);
+            println!("role        {}", ca.role);
+            if let Some(parent) = &ca.parent {
+                println!("parent      {parent}");
+            }
+            println!("status      {}", ca.status);
+            println!("key         {} ({})", ca.key_type, ca.key_ref);
+            print_summary(&summary);
+        }
+        CaCommand::Roots => print!("{}", authority.roots_pem()?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_summary(s: &ironpki_x509::inspect::CertSummary) {
+    println!("subject     {}", s.subject);
+    println!("issuer      {}", s.issuer);
+    println!("serial      {}", s.serial);
+    println!("not before  {}", output::rfc3339(s.not_before));
+    println!("not after   {}", output::rfc3339(s.not_after));
+    println!("key type    {}", s.key_type);
+    if s.is_ca {
+        println!("CA          yes{}", s.path_len.map(|n| format!(", pathLen {n}")).unwrap_or_default());
+    }
+    if !s.sans.is_empty() {
+        println!("SANs        {}", s.sans.join(", "));
+    }
+    println!("key usage   {}", s.key_usage.join(", "));
+    if !s.extended_key_usage.is_empty() {
+        println!("ext usage   {}", s.extended_key_usage.join(", "));
+    }
+}

@@ -1,0 +1,205 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use ironpki_authority::{IssueRequest, Issued, RequestSubject};
+use ironpki_signer::{write_private_file, write_public_file, SoftwareKey, Signer};
+use ironpki_store::{CertFilter, CertRecord, StatusFilter};
+use ironpki_x509::pem;
+use ironpki_x509::revocation::Reason;
+use ironpki_x509::san::San;
+use ironpki_x509::KeyType;
+use time::format_description::well_known::Rfc3339;
+
+use super::{actor, duration, read_file, Ctx};
+use crate::args::{CertCommand, IssueArgs, ListArgs, SignArgs, StatusArg};
+use crate::{fail, output, Failure};
+
+pub fn run(ctx: &Ctx, cmd: CertCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        CertCommand::Issue(args) => issue(ctx, args),
+        CertCommand::Sign(args) => sign(ctx, args),
+        CertCommand::List(args) => list(ctx, args),
+        CertCommand::Show { serial, ca, pem } => show(ctx, &serial, ca.as_deref(), pem),
+        CertCommand::Revoke { serial, reason, ca, invalidity_date } => revoke(ctx, &serial, &reason, ca.as_deref(), invalidity_date),
+        CertCommand::Verify(args) => super::verify::run(ctx, args),
+    }
+}
+
+fn lifetime(value: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
+    value.map(|v| duration("--lifetime", v)).transpose()
+}
+
+fn chain_pem(issued: &Issued) -> String {
+    issued.chain.iter().map(|c| pem::cert(c)).collect()
+}
+
+fn issue(ctx: &Ctx, args: IssueArgs) -> Result<ExitCode, Failure> {
+    let key_type: KeyType = args.key_type.parse()?;
+    let sans = args.sans.iter().map(|s| s.parse::<San>()).collect::<Result<Vec<_>, _>>()?;
+    let lifetime = lifetime(args.lifetime.as_deref())?;
+    for file in ["key.pem", "cert.pem", "chain.pem"] {
+        if args.out.join(file).exists() {
+            return Err(fail(format!("{} already exists; choose another --out", args.out.join(file).display())));
+        }
+    }
+    let authority = ctx.open()?;
+    authority.profile(args.profile.as_deref())?;
+    authority.unlock_for_profile(args.profile.as_deref(), &ctx.passphrase(false)?)?;
+    let key = SoftwareKey::generate(key_type)?;
+    let issued = authority.issue(&IssueRequest {
+        profile: args.profile,
+        subject: RequestSubject::Key {
+            common_name: Some(args.cn),
+            sans,
+            key_type,
+            public_key_raw: key.key.public_key_raw().to_vec(),
+        },
+        lifetime,
+        requester: actor(),
+    })?;
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    write_private_file(&out.join("key.pem"), key.pkcs8_pem().as_bytes())?;
+    let cert = pem::cert(&issued.der);
+    write_public_file(&out.join("cert.pem"), cert.as_bytes())?;
+    write_public_file(&out.join("chain.pem"), format!("{cert}{}", chain_pem(&issued)).as_bytes())?;
+    print_issued(ctx, &issued, Some(out))
+}
+
+fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>) -> Result<ExitCode, Failure> {
+    if ctx.json {
+        let mut value = serde_json::json!({
+            "serial": issued.serial.to_hex(),
+            "issuer": issued.issuer,
+            "profile": issued.profile,
+            "not_before": output::rfc3339(issued.not_before),
+            "not_after": output::rfc3339(issued.not_after),
+            "certificate": pem::cert(&issued.der),
+            "chain": chain_pem(issued),
+        });
+        if let Some(dir) = out {
+            value["files"] = serde_json::json!({
+                "key": dir.join("key.pem"), "cert": dir.join("cert.pem"), "chain": dir.join("chain.pem")
+            });
+        }
+        return output::json(&value).map(|_| ExitCode::SUCCESS);
+    }
+    eprintln!("serial     {}", issued.serial);
+    eprintln!("not after  {}", output::rfc3339(issued.not_after));
+    if let Some(dir) = out {
+        eprintln!("wrote      {}/key.pem (0600), cert.pem, chain.pem", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(ctx: &Ctx, args: SignArgs) -> Result<ExitCode, Failure> {
+    let csr = read_file(&args.csr)?;
+    let lifetime = lifetime(args.lifetime.as_deref())?;
+    let authority = ctx.open()?;
+    authority.profile(args.profile.as_deref())?;
+    authority.unlock_for_profile(args.profile.as_deref(), &ctx.passphrase(false)?)?;
+    let issued = authority.issue(&IssueRequest {
+        profile: args.profile,
+        subject: RequestSubject::Csr(csr),
+        lifetime,
+        requester: actor(),
+    })?;
+    let cert = pem::cert(&issued.der);
+    if let Some(path) = &args.chain_out {
+        write_public_file(path, chain_pem(&issued).as_bytes())?;
+    }
+    match &args.out {
+        Some(path) => {
+            write_public_file(path, cert.as_bytes())?;
+            print_issued(ctx, &issued, None)
+        }
+        None if ctx.json => print_issued(ctx, &issued, None),
+        None => {
+            print!("{cert}");
+            print_issued(ctx, &issued, None)
+        }
+    }
+}
+
+fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
+    let authority = ctx.open()?;
+    let expiring_within =
+        args.expiring_within.as_deref().map(|v| duration("--expiring-within", v)).transpose()?.map(|d| d.as_secs() as i64);
+    let filter = CertFilter {
+        now: authority.now().unix_timestamp(),
+        status: args.status.map(|s| match s {
+            StatusArg::Valid => StatusFilter::Valid,
+            StatusArg::Revoked => StatusFilter::Revoked,
+            StatusArg::Expired => StatusFilter::Expired,
+        }),
+        expiring_within,
+        profile: args.profile,
+        issuer: args.ca,
+        after_id: None,
+        limit: args.limit,
+    };
+    let certs = authority.store().list_certificates(&filter)?;
+    if ctx.json {
+        return output::json(&certs).map(|_| ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = certs
+        .iter()
+        .map(|c| {
+            vec![
+                c.serial.clone(),
+                c.issuer.clone(),
+                c.profile.clone(),
+                c.status.name().to_string(),
+                output::time(c.not_after),
+                c.common_name.clone().unwrap_or_else(|| c.sans.first().cloned().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    output::table(&["SERIAL", "ISSUER", "PROFILE", "STATUS", "NOT AFTER", "NAME"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(ctx: &Ctx, serial: &str, ca: Option<&str>, as_pem: bool) -> Result<ExitCode, Failure> {
+    let authority = ctx.open()?;
+    let cert = authority.certificate(serial, ca)?;
+    if as_pem {
+        print!("{}", pem::cert(&cert.der));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summary = ironpki_x509::inspect::summarize(&cert.der)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({ "record": cert, "certificate": summary })).map(|_| ExitCode::SUCCESS);
+    }
+    print_record(&cert);
+    super::ca::print_summary(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(c: &CertRecord) {
+    println!("status      {}", c.status.name());
+    if let (Some(at), Some(code)) = (c.revoked_at, c.revocation_reason) {
+        let reason = Reason::from_code(code).map(|r| r.name()).unwrap_or("unknown");
+        println!("revoked     {} ({reason})", output::time(at));
+    }
+    println!("profile     {}", c.profile);
+    println!("requester   {}", c.requester);
+    println!("issued at   {}", output::time(c.issued_at));
+}
+
+fn revoke(ctx: &Ctx, serial: &str, reason: &str, ca: Option<&str>, invalidity: Option<String>) -> Result<ExitCode, Failure> {
+    let reason: Reason = reason.parse()?;
+    let invalidity = invalidity
+        .map(|v| {
+            time::OffsetDateTime::parse(&v, &Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|_| fail(format!("--invalidity-date {v:?} is not an RFC 3339 time")))
+        })
+        .transpose()?;
+    let authority = ctx.open()?;
+    let cert = authority.revoke(serial, ca, reason, invalidity)?;
+    if ctx.json {
+        return output::json(&cert).map(|_| ExitCode::SUCCESS);
+    }
+    println!("revoked {} (issuer {}, reason {reason})", cert.serial, cert.issuer);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,70 @@
+mod audit;
+mod bench;
+mod ca;
+mod cert;
+mod init;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ironpki_authority::{Authority, Home, SystemClock};
+
+use crate::args::{Cli, Command};
+use crate::{fail, Failure};
+
+/// What every command gets: the global options.
+pub struct Ctx {
+    pub home: Home,
+    pub passphrase_file: Option<PathBuf>,
+    pub json: bool,
+}
+
+impl Ctx {
+    pub fn open(&self) -> Result<Authority, Failure> {
+        Ok(Authority::open(self.home.clone(), Arc::new(SystemClock), &actor())?)
+    }
+
+    pub fn passphrase(&self, confirm: bool) -> Result<ironpki_authority::Passphrase, Failure> {
+        crate::secrets::passphrase(self.passphrase_file.as_deref(), confirm)
+    }
+}
+
+/// Who is acting, for the audit log: `cli:USER`.
+pub fn actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
+fn home_dir(cli_home: Option<PathBuf>) -> Result<Home, Failure> {
+    match cli_home {
+        Some(h) => Ok(Home::new(h)),
+        None => std::env::var_os("HOME")
+            .map(|h| Home::new(PathBuf::from(h).join(".ironpki")))
+            .ok_or_else(|| fail("no --home given, IRONPKI_HOME unset and HOME unknown")),
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let ctx = Ctx {
+        home: home_dir(cli.home)?,
+        passphrase_file: cli.passphrase_file,
+        json: cli.output == crate::args::Output::Json,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Ca(c) => ca::run(&ctx, c),
+        Command::Cert(c) => cert::run(&ctx, c),
+        Command::Audit(c) => audit::run(&ctx, c),
+        Command::Bench(c) => bench::run(&ctx, c),
+    }
+}
+
+/// Parses a duration argument such as `24h` or `90d`.
+pub fn duration(flag: &str, value: &str) -> Result<std::time::Duration, Failure> {
+    humantime::parse_duration(value).map_err(|_| fail(format!("{flag} {value:?} is not a duration such as 24h or 90d")))
+}
+
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,127 @@
+//! Helpers for tests that drive the real `ironpki` binary and real outside tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PASSPHRASE: &str = "test passphrase 123";
+
+/// A fresh PKI home in a temporary directory.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        Pki { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn init() -> Pki {
+        let pki = Pki::new();
+        pki.ok(&["init", "--name", "Test Org"]);
+        pki
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironpki"));
+        cmd.args(args)
+            .env("IRONPKI_HOME", self.home())
+            .env("IRONPKI_PASSPHRASE", PASSPHRASE)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run ironpki")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "ironpki {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs and asserts failure with one line on stderr; returns that line.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "ironpki {args:?} should have failed");
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(err.lines().count(), 1, "one line of error expected, got: {err}");
+        assert!(err.starts_with("ironpki: error: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--output", "json"];
+        full.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&full)).expect("json output")
+    }
+
+    pub fn roots(&self) -> PathBuf {
+        let path = self.path("roots.pem");
+        std::fs::write(&path, self.ok(&["ca", "roots"])).expect("write roots");
+        path
+    }
+
+    pub fn count_certs(&self) -> usize {
+        self.json(&["cert", "list"]).as_array().expect("array").len()
+    }
+
+    pub fn audit_len(&self) -> usize {
+        self.ok(&["audit", "export"]).lines().count()
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.home().join("ironpki.db")).expect("open db")
+    }
+}
+
+/// An outside tool: found, or a skip (a failure under CI=true).
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = which(name);
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{name} is required under CI but was not found (scripts/test.sh installs it)");
+        }
+        eprintln!("SKIP: {name} not found; run scripts/test.sh to install it");
+    }
+    found
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tools = workspace.join(".tools/venv/bin").join(name);
+    if tools.is_file() {
+        return Some(tools);
+    }
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+pub fn run_tool(tool: &Path, args: &[&str], cwd: &Path) -> Output {
+    Command::new(tool).args(args).current_dir(cwd).env("SSL_CERT_FILE", "/dev/null").output().expect("run tool")
+}
+
+pub fn assert_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
