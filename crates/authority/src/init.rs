@@ -43,7 +43,7 @@ struct Created(Vec<PathBuf>);
 
 impl Created {
     fn dir(&mut self, path: &Path) -> Result<(), Error> {
-        if path.exists() {
+        if path.as_os_str().is_empty() || path.exists() {
             return Ok(());
         }
         if let Some(parent) = path.parent() {

@@ -9,8 +9,12 @@ use crate::args::{PurposeArg, VerifyArgs};
 use crate::{fail, output, Failure};
 
 fn certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
-    Ok(ironpki_x509::pem::blocks(&read_file(path)?, "CERTIFICATE", "certificate")
-        .map_err(|e| fail(format!("{}: {e}", path.display())))?)
+    let ders = ironpki_x509::pem::blocks(&read_file(path)?, "CERTIFICATE", "certificate")
+        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    for der in &ders {
+        ironpki_x509::inspect::summarize(der).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    }
+    Ok(ders)
 }
 
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Failure> {
