@@ -129,7 +129,7 @@ fn anchor_subject(roots: &[Vec<u8>], anchor: &rustls_pki_types::TrustAnchor<'_>)
     roots
         .iter()
         .filter_map(|r| X509Certificate::from_der(r).ok().map(|(_, c)| c))
-        .find(|c| c.subject().as_raw() == anchor.subject.as_ref())
+        .find(|c| c.subject().as_raw().ends_with(anchor.subject.as_ref()))
         .map(|c| c.subject().to_string())
         .unwrap_or_else(|| "trust anchor".into())
 }
