@@ -44,5 +44,7 @@ pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Pass
     }
     let key_type: KeyType = record.key_type.parse()?;
     let key = load_key(&PathBuf::from(&record.key_ref), key_type, passphrase)?;
-    Ok(IssuingCa::new(&record.name, record.der.clone(), Arc::new(key), urls(config, &record.name))?)
+    let mut issuing = IssuingCa::new(&record.name, record.der.clone(), Arc::new(key), urls(config, &record.name))?;
+    issuing.name_constraints = config.intermediate(&record.name).and_then(|i| i.name_constraints.clone());
+    Ok(issuing)
 }

@@ -38,20 +38,35 @@ fn pkilint_finds_nothing_in_what_we_issue() {
     }
 }
 
+/// Other CA key types, and an intermediate with name constraints.
 #[test]
-fn pkilint_accepts_rsa_and_p384_hierarchies() {
+fn pkilint_accepts_other_hierarchies() {
     let Some(pkilint) = tool("lint_pkix_cert") else { return };
-    let pki = Pki::new();
-    std::fs::create_dir_all(pki.home()).unwrap();
-    let config = ironpki_config::template("RSA Org")
-        .replacen("key_type: ecdsa-p384", "key_type: rsa-4096", 1)
-        .replacen("key_type: ecdsa-p256", "key_type: ecdsa-p384", 1);
-    std::fs::write(pki.path("rsa.yaml"), config).unwrap();
-    pki.ok(&["init", "--config", "rsa.yaml"]);
-    lint(&pki, &pkilint, &pki.home().join("ca/root/cert.pem"));
-    lint(&pki, &pkilint, &pki.home().join("ca/issuing/cert.pem"));
-    pki.ok(&["cert", "issue", "--profile", "server", "--cn", "www.internal", "--out", "leaf"]);
-    lint(&pki, &pkilint, &pki.path("leaf/cert.pem"));
+    let Some(openssl) = tool("openssl") else { return };
+    for (root, inter) in [("rsa-4096", "ecdsa-p384"), ("ed25519", "rsa-3072"), ("ecdsa-p256", "ed25519")] {
+        let pki = Pki::new();
+        let config = ironpki_config::template("Other Org")
+            .replacen("key_type: ecdsa-p384", &format!("key_type: {root}"), 1)
+            .replacen("key_type: ecdsa-p256", &format!("key_type: {inter}"), 1)
+            .replacen("# name_constraints:", "name_constraints:", 1);
+        std::fs::write(pki.path("c.yaml"), config).unwrap();
+        pki.ok(&["init", "--config", "c.yaml"]);
+        lint(&pki, &pkilint, &pki.home().join("ca/root/cert.pem"));
+        lint(&pki, &pkilint, &pki.home().join("ca/issuing/cert.pem"));
+        pki.ok(&["cert", "issue", "--profile", "server", "--cn", "www.example.internal", "--san", "ip:10.9.8.7", "--out", "leaf"]);
+        lint(&pki, &pkilint, &pki.path("leaf/cert.pem"));
+        let text = String::from_utf8(
+            run_tool(&openssl, &["x509", "-in", pki.home().join("ca/issuing/cert.pem").to_str().unwrap(), "-noout", "-text"], pki.dir.path()).stdout,
+        )
+        .unwrap();
+        assert!(text.contains("X509v3 Name Constraints: critical"), "{text}");
+        assert!(text.contains("DNS:example.internal") && text.contains("IP:10.0.0.0/255.0.0.0"), "{text}");
+        let v = pki.json(&["cert", "verify", "leaf/cert.pem", "--name", "www.example.internal"]);
+        assert_eq!(v["valid"], true, "{root}/{inter}");
+        // The profile allows loopback addresses, the CA's constraints do not: refused before signing.
+        let e = pki.fails(&["cert", "issue", "--profile", "server", "--cn", "lo.example.internal", "--san", "ip:127.0.0.1", "--out", "lo"]);
+        assert!(e.contains("SAN ip:127.0.0.1 is outside the name constraints of CA \"issuing\""), "{e}");
+    }
 }
 
 /// pkilint checks URIs with Python's `validators.url`, which knows only web schemes, so

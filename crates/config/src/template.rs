@@ -38,7 +38,7 @@ intermediates:
     key_type: ecdsa-p256
     validity_years: 5
     path_len: 0
-    # name_constraints: {{ permitted_dns: [".internal"], permitted_ip: ["10.0.0.0/8"] }}
+    # name_constraints: {{ permitted_dns: [example.internal], permitted_ip: ["10.0.0.0/8"] }}
     # crl_url: http://127.0.0.1:8080/crl/issuing.crl       (default: base_url/crl/NAME.crl)
     # ocsp_url: http://127.0.0.1:8080/ocsp                 (default: base_url/ocsp)
     # ca_issuers_url: http://127.0.0.1:8080/ca/issuing.crt (default: base_url/ca/NAME.crt)

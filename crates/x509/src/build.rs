@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::profile::Grant;
-use crate::san::IpNet;
+use crate::san::{IpNet, San};
 use crate::signer::{RcgenKey, SubjectKey};
 use crate::{aia, lint, name::Subject, Error, KeyType, Serial, Signer};
 
@@ -32,10 +32,54 @@ pub struct NameConstraints {
 
 impl NameConstraints {
     pub fn validate(&self) -> Result<(), String> {
+        for dns in self.permitted_dns.iter().chain(&self.excluded_dns) {
+            if dns.starts_with('.') {
+                return Err(format!(
+                    "DNS constraint {dns:?}: write it without the leading dot; {:?} covers the name and every name below it (RFC 5280)",
+                    dns.trim_start_matches('.')
+                ));
+            }
+        }
         for ip in self.permitted_ip.iter().chain(&self.excluded_ip) {
             ip.parse::<IpNet>()?;
         }
         Ok(())
+    }
+
+    /// Whether a SAN is inside these constraints (RFC 5280 4.2.1.10): it must match a
+    /// permitted subtree of its type when there are any, and no excluded subtree.
+    pub fn permits(&self, san: &San) -> bool {
+        fn dns(tree: &str, name: &str) -> bool {
+            let tree = tree.to_ascii_lowercase();
+            match tree.strip_prefix('.') {
+                Some(_) => name.ends_with(&tree),
+                None => name == tree || name.ends_with(&format!(".{tree}")),
+            }
+        }
+        fn email(tree: &str, addr: &str) -> bool {
+            let addr = addr.to_ascii_lowercase();
+            let tree = tree.to_ascii_lowercase();
+            let host = addr.rsplit_once('@').map(|(_, h)| h).unwrap_or_default();
+            if tree.contains('@') {
+                addr == tree
+            } else if tree.starts_with('.') {
+                host.ends_with(&tree)
+            } else {
+                host == tree
+            }
+        }
+        fn ip(tree: &str, addr: &std::net::IpAddr) -> bool {
+            tree.parse::<IpNet>().is_ok_and(|net| net.contains(addr))
+        }
+        fn check<T: ?Sized>(permitted: &[String], excluded: &[String], value: &T, m: fn(&str, &T) -> bool) -> bool {
+            (permitted.is_empty() || permitted.iter().any(|t| m(t, value))) && !excluded.iter().any(|t| m(t, value))
+        }
+        match san {
+            San::Dns(name) => check(&self.permitted_dns, &self.excluded_dns, name.as_str(), dns),
+            San::Ip(addr) => check(&self.permitted_ip, &self.excluded_ip, addr, ip),
+            San::Email(addr) => check(&self.permitted_email, &self.excluded_email, addr.as_str(), email),
+            San::Uri(_) => true,
+        }
     }
 
     fn to_rcgen(&self) -> Result<rcgen::NameConstraints, Error> {
@@ -114,6 +158,8 @@ pub struct IssuingCa {
     pub not_after: OffsetDateTime,
     pub key_type: KeyType,
     pub urls: CaUrls,
+    /// The name constraints in this CA's certificate; leaves outside them are refused.
+    pub name_constraints: Option<NameConstraints>,
     issuer: rcgen::Issuer<'static, RcgenKey>,
     crl_dp: Vec<rcgen::CrlDistributionPoint>,
     aia: Option<rcgen::CustomExtension>,
@@ -141,7 +187,7 @@ impl IssuingCa {
             .map_err(|e| Error::malformed("CA certificate", e))?;
         let crl_dp = urls.crl.iter().map(|u| rcgen::CrlDistributionPoint { uris: vec![u.clone()] }).collect();
         let aia = aia::extension(urls.ocsp.as_deref(), urls.ca_issuers.as_deref());
-        Ok(IssuingCa { name: name.to_string(), cert_der, not_after, key_type, urls, issuer, crl_dp, aia })
+        Ok(IssuingCa { name: name.to_string(), cert_der, not_after, key_type, urls, name_constraints: None, issuer, crl_dp, aia })
     }
 
     /// Signs a subordinate CA certificate.
@@ -170,6 +216,11 @@ impl IssuingCa {
         now: OffsetDateTime,
         backdate: Duration,
     ) -> Result<Signed, Error> {
+        if let Some(nc) = &self.name_constraints {
+            if let Some(san) = grant.sans.iter().find(|s| !nc.permits(s)) {
+                return Err(Error::policy(format!("SAN {san} is outside the name constraints of CA {:?}", self.name)));
+            }
+        }
         let not_before = whole_seconds(now - backdate);
         let not_after = whole_seconds(now + grant.validity);
         let mut params = rcgen::CertificateParams::default();
@@ -206,4 +257,32 @@ impl IssuingCa {
 
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_constraint_matching() {
+        let nc = NameConstraints {
+            permitted_dns: vec!["example.com".into(), ".internal".into()],
+            excluded_dns: vec!["secret.example.com".into()],
+            permitted_ip: vec!["10.0.0.0/8".into()],
+            permitted_email: vec!["example.com".into()],
+            ..NameConstraints::default()
+        };
+        let dns = |n: &str| San::Dns(n.into());
+        assert!(nc.permits(&dns("example.com")));
+        assert!(nc.permits(&dns("a.b.example.com")));
+        assert!(!nc.permits(&dns("badexample.com")));
+        assert!(!nc.permits(&dns("x.secret.example.com")));
+        assert!(nc.permits(&dns("a.internal")));
+        assert!(!nc.permits(&dns("internal")));
+        assert!(nc.permits(&San::Ip("10.2.3.4".parse().unwrap())));
+        assert!(!nc.permits(&San::Ip("127.0.0.1".parse().unwrap())));
+        assert!(nc.permits(&San::Email("a@example.com".into())));
+        assert!(!nc.permits(&San::Email("a@sub.example.com".into())));
+        assert!(nc.permits(&San::Uri("spiffe://x/y".into())));
+    }
 }

@@ -63,10 +63,10 @@ fn issue(ctx: &Ctx, args: IssueArgs) -> Result<ExitCode, Failure> {
     let cert = pem::cert(&issued.der);
     write_public_file(&out.join("cert.pem"), cert.as_bytes())?;
     write_public_file(&out.join("chain.pem"), format!("{cert}{}", chain_pem(&issued)).as_bytes())?;
-    print_issued(ctx, &issued, Some(out))
+    print_issued(ctx, &issued, Some(out), false)
 }
 
-fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>) -> Result<ExitCode, Failure> {
+fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>, cert_on_stdout: bool) -> Result<ExitCode, Failure> {
     if ctx.json {
         let mut value = serde_json::json!({
             "serial": issued.serial.to_hex(),
@@ -84,10 +84,20 @@ fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>) -> Result<ExitCo
         }
         return output::json(&value).map(|_| ExitCode::SUCCESS);
     }
-    eprintln!("serial     {}", issued.serial);
-    eprintln!("not after  {}", output::rfc3339(issued.not_after));
+    let lines = [
+        format!("serial     {}", issued.serial),
+        format!("not after  {}", output::rfc3339(issued.not_after)),
+    ];
+    for line in lines {
+        // When the certificate itself went to stdout, the details go to stderr.
+        if cert_on_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
     if let Some(dir) = out {
-        eprintln!("wrote      {}/key.pem (0600), cert.pem, chain.pem", dir.display());
+        println!("wrote      {}/key.pem (0600), cert.pem, chain.pem", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -111,12 +121,12 @@ fn sign(ctx: &Ctx, args: SignArgs) -> Result<ExitCode, Failure> {
     match &args.out {
         Some(path) => {
             write_public_file(path, cert.as_bytes())?;
-            print_issued(ctx, &issued, None)
+            print_issued(ctx, &issued, None, false)
         }
-        None if ctx.json => print_issued(ctx, &issued, None),
+        None if ctx.json => print_issued(ctx, &issued, None, false),
         None => {
             print!("{cert}");
-            print_issued(ctx, &issued, None)
+            print_issued(ctx, &issued, None, true)
         }
     }
 }
