@@ -55,7 +55,7 @@ mkdir -p "$CA/newcerts"
 
 if [[ "$SKIP_IRONPKI" != 1 ]]; then
   step "IronPKI bench issuance ($N)"
-  if ! IRONPKI_PASSPHRASE=bench "$ROOT/target/release/ironpki" bench issuance \
+  if ! IRONPKI_PASSPHRASE=bench-passphrase "$ROOT/target/release/ironpki" bench issuance \
        --csrs "$WORK/csrs.pem" --work "$WORK/ironpki" >"$WORK/ironpki.json" 2>"$WORK/ironpki.stderr" \
      || ! "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/ironpki.json" 2>/dev/null; then
     echo "ironpki bench issuance failed; stdout:" >&2; cat "$WORK/ironpki.json" >&2

@@ -19,9 +19,15 @@ pub struct Authority {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: SystemRandom,
-    pub(crate) issuers: RwLock<HashMap<String, Arc<IssuingCa>>>,
+    pub(crate) issuers: RwLock<HashMap<String, Arc<Unlocked>>>,
     /// Who is acting, as recorded in the audit log.
     pub actor: String,
+}
+
+/// An issuing CA ready to sign, with the chain it hands out (loaded once at unlock).
+pub(crate) struct Unlocked {
+    pub ca: IssuingCa,
+    pub chain: Vec<Vec<u8>>,
 }
 
 const CONFIG_HASH_KEY: &str = "config_sha256";
@@ -145,15 +151,16 @@ impl Authority {
         }
         let record = self.ca(ca)?;
         let issuing = crate::cas::load_issuing(&self.config, &record, passphrase)?;
-        self.issuers.write().unwrap_or_else(|p| p.into_inner()).insert(ca.to_string(), Arc::new(issuing));
+        let unlocked = Unlocked { ca: issuing, chain: self.chain_for(ca)? };
+        self.issuers.write().unwrap_or_else(|p| p.into_inner()).insert(ca.to_string(), Arc::new(unlocked));
         Ok(())
     }
 
-    pub(crate) fn read_issuers(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<IssuingCa>>> {
+    pub(crate) fn read_issuers(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Unlocked>>> {
         self.issuers.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn issuer(&self, name: &str) -> Result<Arc<IssuingCa>, Error> {
+    pub(crate) fn issuer(&self, name: &str) -> Result<Arc<Unlocked>, Error> {
         self.read_issuers()
             .get(name)
             .cloned()

@@ -116,7 +116,8 @@ impl Authority {
             }
         };
         let grant = profile.evaluate(&request)?;
-        let issuer = self.issuer(&profile.issuer)?;
+        let unlocked = self.issuer(&profile.issuer)?;
+        let issuer = &unlocked.ca;
         let now = self.now();
         if now + grant.validity > issuer.not_after {
             return Err(Error::Refused(format!(
@@ -157,7 +158,7 @@ impl Authority {
         let issued = Issued {
             serial,
             der: signed.der,
-            chain: self.chain_for(&issuer.name)?,
+            chain: unlocked.chain.clone(),
             issuer: issuer.name.clone(),
             profile: profile.name,
             not_before: signed.not_before,
