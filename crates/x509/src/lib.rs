@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod keytype;
 pub mod lint;
 pub mod name;
+pub mod ocsp;
 pub mod pem;
 pub mod profile;
 pub mod revocation;

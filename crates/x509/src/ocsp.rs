@@ -1,0 +1,1 @@
+//! OCSP (RFC 6960, RFC 5019): request parsing and response signing.
