@@ -10,6 +10,7 @@
 mod authority;
 mod cas;
 mod clock;
+mod crl;
 mod error;
 mod home;
 mod init;

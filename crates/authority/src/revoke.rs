@@ -49,3 +49,41 @@ impl Authority {
         self.certificate(&cert.serial, Some(&cert.issuer))
     }
 }
+
+/// Certificates revoked per transaction in a bulk revocation.
+pub const BULK_BATCH: usize = 1000;
+
+impl Authority {
+    /// Revokes many certificates of one issuer, one transaction per `BULK_BATCH`, with an
+    /// audit entry for each certificate. Serials unknown or already revoked are skipped.
+    /// `progress` is told how many were handled so far. Returns the serials revoked.
+    pub fn revoke_bulk(
+        &self,
+        issuer: &str,
+        serials: &[String],
+        reason: Reason,
+        invalidity_date: Option<i64>,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<String>, Error> {
+        let mut revoked = Vec::new();
+        let mut done = 0;
+        for chunk in serials.chunks(BULK_BATCH) {
+            let normalized: Vec<String> =
+                chunk.iter().map(|s| s.parse::<Serial>().map(|s| s.to_hex())).collect::<Result<_, _>>()?;
+            let now = self.now().unix_timestamp();
+            let revocation = Revocation { at: now, reason: reason.code(), invalidity_date };
+            let event = |serial: &str| {
+                self.event(
+                    "cert.revoked",
+                    &format!("cert:{issuer}/{serial}"),
+                    json!({ "serial": serial, "issuer": issuer, "reason": reason.name(), "reason_code": reason.code(),
+                            "invalidity_date": invalidity_date, "bulk": true }),
+                )
+            };
+            revoked.extend(self.store.revoke_many(issuer, &normalized, &revocation, &event)?);
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(revoked)
+    }
+}

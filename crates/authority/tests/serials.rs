@@ -1,4 +1,5 @@
-//! 100,000 certificates: distinct serials, each positive, 16 octets, 126 random bits.
+//! 100,000 certificates: distinct serials, each positive, 16 octets, 126 random bits;
+//! then all of them revoked in bulk, and a CRL that lists exactly those serials.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -6,10 +7,11 @@ use std::sync::Arc;
 use ironpki_authority::{Authority, Home, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
 use ironpki_signer::{Signer, SoftwareKey};
 use ironpki_store::CertFilter;
+use ironpki_x509::revocation::Reason;
 use ironpki_x509::KeyType;
 
 #[test]
-fn hundred_thousand_serials_are_distinct_and_sized() {
+fn hundred_thousand_serials_then_a_crl_of_all_of_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = ironpki_config::template("Serial Org").replace("durability: full", "durability: normal");
     std::fs::write(dir.path().join("c.yaml"), config).unwrap();
@@ -55,4 +57,31 @@ fn hundred_thousand_serials_are_distinct_and_sized() {
     let one = authority.store().certificates_by_serial(returned.iter().next().unwrap()).unwrap();
     let summary = ironpki_x509::inspect::summarize(&one[0].der).unwrap();
     assert_eq!(summary.serial, one[0].serial);
+
+    let all: Vec<String> = returned.iter().cloned().collect();
+    let mut reported = 0;
+    let revoked = authority.revoke_bulk("issuing", &all, Reason::KeyCompromise, None, &mut |n| reported = n).unwrap();
+    assert_eq!((revoked.len(), reported), (N, N));
+    let crl = authority.generate_crl("issuing", false).unwrap();
+    assert_eq!(crl.entries, N as i64);
+    let path = dir.path().join("big.crl");
+    std::fs::write(&path, &crl.der).unwrap();
+    let Some(listed) = openssl_crl_serials(&path) else { return };
+    assert_eq!(listed.len(), N, "one entry per revoked certificate");
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), returned, "the CRL lists exactly the revoked serials");
+}
+
+/// The serials `openssl crl -text` lists, lower-case hex; None (a skip) without openssl.
+fn openssl_crl_serials(path: &std::path::Path) -> Option<Vec<String>> {
+    let out = match std::process::Command::new("openssl").args(["crl", "-inform", "DER", "-noout", "-text", "-in"]).arg(path).output() {
+        Ok(out) => out,
+        Err(_) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIP: openssl not found");
+            return None;
+        }
+        Err(e) => panic!("openssl is required under CI: {e}"),
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.lines().filter_map(|l| l.trim().strip_prefix("Serial Number: ")).map(|s| s.to_ascii_lowercase()).collect())
 }

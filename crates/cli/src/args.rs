@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "ironpki", version, about = "A private PKI for mutual TLS")]
@@ -34,6 +34,9 @@ pub enum Command {
     /// Certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCommand),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -87,21 +90,38 @@ pub enum CertCommand {
         #[arg(long)]
         pem: bool,
     },
-    /// Revoke a certificate.
-    Revoke {
-        serial: String,
-        /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
-        /// superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
-        #[arg(long)]
-        reason: String,
-        #[arg(long)]
-        ca: Option<String>,
-        /// When the key is known or suspected to have been compromised (RFC 3339).
-        #[arg(long)]
-        invalidity_date: Option<String>,
-    },
+    /// Revoke a certificate, or many at once.
+    Revoke(RevokeArgs),
     /// Verify a certificate: path to a trusted root, validity, key usage and name.
     Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+#[command(group = ArgGroup::new("selection").multiple(true))]
+pub struct RevokeArgs {
+    /// The serial to revoke (or use --serials-file, or --all with --issued-by/--profile).
+    #[arg(required_unless_present_any = ["serials_file", "all"], conflicts_with_all = ["serials_file", "all"])]
+    pub serial: Option<String>,
+    /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
+    /// superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
+    #[arg(long)]
+    pub reason: String,
+    /// The issuing CA, when several CAs used the serial (and for --serials-file).
+    #[arg(long)]
+    pub ca: Option<String>,
+    /// When the key is known or suspected to have been compromised (RFC 3339).
+    #[arg(long)]
+    pub invalidity_date: Option<String>,
+    /// Revoke the serials listed in this file, one per line.
+    #[arg(long, conflicts_with = "all")]
+    pub serials_file: Option<PathBuf>,
+    /// Revoke every valid certificate selected by --issued-by and/or --profile.
+    #[arg(long, requires = "selection")]
+    pub all: bool,
+    #[arg(long, group = "selection")]
+    pub issued_by: Option<String>,
+    #[arg(long, group = "selection")]
+    pub profile: Option<String>,
 }
 
 #[derive(Args)]
@@ -185,6 +205,26 @@ pub struct VerifyArgs {
     pub at: Option<String>,
     #[arg(long, value_enum)]
     pub purpose: Option<PurposeArg>,
+}
+
+#[derive(Subcommand)]
+pub enum CrlCommand {
+    /// Sign and publish the next CRL of a CA and write it to a file.
+    Generate {
+        /// The CA (default: the only intermediate).
+        #[arg(long)]
+        ca: Option<String>,
+        /// A delta CRL: the revocations since the newest full CRL.
+        #[arg(long)]
+        delta: bool,
+        #[arg(long)]
+        out: PathBuf,
+        /// Write PEM instead of DER.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Print a CRL file (DER or PEM).
+    Show { file: PathBuf },
 }
 
 #[derive(Subcommand)]

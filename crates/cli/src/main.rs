@@ -11,8 +11,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            eprintln!("ironpki: error: {} (see --help)", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -20,6 +28,17 @@ fn main() -> ExitCode {
             ExitCode::from(e.1)
         }
     }
+}
+
+/// clap's multi-line usage error as one line: the message, without the usage block.
+fn one_line(rendered: &str) -> String {
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    message.join(" ").trim_start_matches("error: ").to_string()
 }
 
 /// A failure to report: the message and the exit code.

@@ -99,6 +99,9 @@ pub struct IntermediateConfig {
     /// Default `BASE_URL/crl/NAME.crl`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl_url: Option<String>,
+    /// Default `BASE_URL/crl/NAME-delta.crl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_crl_url: Option<String>,
     /// Default `BASE_URL/ocsp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp_url: Option<String>,
@@ -237,6 +240,17 @@ impl IntermediateConfig {
 }
 
 impl Config {
+    /// Where the CRLs of CA `name` (root or intermediate) are published: (full, delta).
+    pub fn crl_urls(&self, name: &str) -> (String, String) {
+        let base = self.base_url.trim_end_matches('/');
+        let configured = self.intermediate(name);
+        let full = configured.and_then(|i| i.crl_url.clone()).unwrap_or_else(|| format!("{base}/crl/{name}.crl"));
+        let delta = configured
+            .and_then(|i| i.delta_crl_url.clone())
+            .unwrap_or_else(|| format!("{base}/crl/{name}-delta.crl"));
+        (full, delta)
+    }
+
     pub fn intermediate(&self, name: &str) -> Option<&IntermediateConfig> {
         self.intermediates.iter().find(|i| i.name == name)
     }

@@ -40,6 +40,7 @@ intermediates:
     path_len: 0
     # name_constraints: {{ permitted_dns: [example.internal], permitted_ip: ["10.0.0.0/8"] }}
     # crl_url: http://127.0.0.1:8080/crl/issuing.crl       (default: base_url/crl/NAME.crl)
+    # delta_crl_url: http://127.0.0.1:8080/crl/issuing-delta.crl (default: base_url/crl/NAME-delta.crl)
     # ocsp_url: http://127.0.0.1:8080/ocsp                 (default: base_url/ocsp)
     # ca_issuers_url: http://127.0.0.1:8080/ca/issuing.crt (default: base_url/ca/NAME.crt)
 

@@ -63,7 +63,12 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
         if let Some(nc) = &ca.name_constraints {
             nc.validate().or_else(|r| err(&key("name_constraints"), r))?;
         }
-        for (field, value) in [("crl_url", &ca.crl_url), ("ocsp_url", &ca.ocsp_url), ("ca_issuers_url", &ca.ca_issuers_url)] {
+        for (field, value) in [
+            ("crl_url", &ca.crl_url),
+            ("delta_crl_url", &ca.delta_crl_url),
+            ("ocsp_url", &ca.ocsp_url),
+            ("ca_issuers_url", &ca.ca_issuers_url),
+        ] {
             if let Some(v) = value {
                 url(path, &key(field), v)?;
             }

@@ -11,6 +11,8 @@ pub enum Error {
     NotFound { issuer: String, serial: String },
     #[error("certificate {serial} is already revoked")]
     AlreadyRevoked { serial: String },
+    #[error("CRL number {number} of {issuer} is already taken")]
+    CrlNumberTaken { issuer: String, number: i64 },
     #[error("store schema version {found} is newer than this ironpki understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("store: {0}")]

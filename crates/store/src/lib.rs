@@ -13,7 +13,9 @@ pub mod sqlite;
 
 pub use audit::{AuditEntry, AuditEvent};
 pub use error::Error;
-pub use records::{CaRecord, CertFilter, CertRecord, CertStatus, NewCa, NewCertificate, Revocation, StatusFilter};
+pub use records::{
+    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, NewCa, NewCertificate, Revocation, RevokedEntry, StatusFilter,
+};
 
 /// A store engine. Every method that changes state takes the audit event that records
 /// it, and commits both or neither.
@@ -29,10 +31,46 @@ pub trait Store: Send + Sync {
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error>;
     fn list_certificates(&self, filter: &CertFilter) -> Result<Vec<CertRecord>, Error>;
     fn count_certificates(&self) -> Result<u64, Error>;
+    /// (issuer, serial) of every unexpired, unrevoked certificate matching the filters.
+    fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error>;
 
     /// Marks a valid certificate revoked. [`Error::NotFound`] or
     /// [`Error::AlreadyRevoked`] leave everything unchanged.
     fn revoke(&self, issuer: &str, serial: &str, revocation: &Revocation, event: &AuditEvent) -> Result<(), Error>;
+
+    /// Revokes many certificates of one issuer in one transaction, with an audit entry
+    /// each (`event(serial)`). Serials unknown or already revoked are skipped; returns
+    /// the serials revoked.
+    fn revoke_many(
+        &self,
+        issuer: &str,
+        serials: &[String],
+        revocation: &Revocation,
+        event: &dyn Fn(&str) -> AuditEvent,
+    ) -> Result<Vec<String>, Error>;
+
+    /// The highest revocation sequence number: every revocation takes the next one, so
+    /// a reader that remembers it learns of new revocations by comparing.
+    fn revocation_seq(&self) -> Result<i64, Error>;
+    /// Revocations with a sequence number above `after_seq`, oldest first.
+    fn revoked_since(&self, after_seq: i64, limit: u32) -> Result<Vec<RevokedEntry>, Error>;
+    /// Streams the revoked certificates of `issuer` whose sequence number is in
+    /// `(seq_range.0, seq_range.1]` and whose notAfter is at or after `expiring_after`,
+    /// in sequence order, without loading them all.
+    fn for_each_revoked(
+        &self,
+        issuer: &str,
+        seq_range: (i64, i64),
+        expiring_after: i64,
+        f: &mut dyn FnMut(&RevokedEntry) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// The newest full (or delta) CRL of an issuer.
+    fn latest_crl(&self, issuer: &str, delta: bool) -> Result<Option<CrlRecord>, Error>;
+    /// The highest CRL number used by an issuer (full and delta share one sequence), 0 if none.
+    fn last_crl_number(&self, issuer: &str) -> Result<i64, Error>;
+    /// Records a CRL; [`Error::CrlNumberTaken`] if another publisher used that number.
+    fn put_crl(&self, crl: &CrlRecord, event: &AuditEvent) -> Result<(), Error>;
 
     fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, Error>;
     /// Calls `f` for each audit entry from `since` (exclusive), in sequence order.

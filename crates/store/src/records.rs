@@ -106,3 +106,30 @@ pub struct Revocation {
     pub reason: u8,
     pub invalidity_date: Option<i64>,
 }
+
+/// A revoked certificate, as CRLs and OCSP need it.
+#[derive(Debug, Clone)]
+pub struct RevokedEntry {
+    pub issuer: String,
+    pub serial: String,
+    pub seq: i64,
+    pub revoked_at: i64,
+    pub reason: Option<u8>,
+    pub invalidity_date: Option<i64>,
+}
+
+/// A signed CRL as published.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlRecord {
+    pub issuer: String,
+    pub number: i64,
+    /// For a delta CRL, the number of the full CRL it builds on.
+    pub base_number: Option<i64>,
+    pub this_update: i64,
+    pub next_update: i64,
+    /// The highest revocation sequence number this CRL covers.
+    pub revocation_seq: i64,
+    pub entries: i64,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}

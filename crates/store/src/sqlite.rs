@@ -9,7 +9,10 @@ use std::time::Duration;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::audit::{entry_hash, AuditEntry, AuditEvent, GENESIS};
-use crate::{CaRecord, CertFilter, CertRecord, CertStatus, Error, NewCa, NewCertificate, Revocation, StatusFilter, Store};
+use crate::{
+    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevokedEntry, StatusFilter,
+    Store,
+};
 
 /// Versioned migrations; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[r#"
@@ -63,6 +66,23 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+"#, r#"
+ALTER TABLE certificates ADD COLUMN revocation_seq INTEGER;
+UPDATE certificates SET revocation_seq = id WHERE status = 'revoked';
+CREATE UNIQUE INDEX certificates_revocation_seq ON certificates (revocation_seq) WHERE revocation_seq IS NOT NULL;
+CREATE INDEX certificates_revoked ON certificates (issuer, revocation_seq) WHERE revocation_seq IS NOT NULL;
+CREATE TABLE crls (
+    issuer         TEXT NOT NULL REFERENCES cas(name),
+    number         INTEGER NOT NULL,
+    base_number    INTEGER,
+    this_update    INTEGER NOT NULL,
+    next_update    INTEGER NOT NULL,
+    revocation_seq INTEGER NOT NULL,
+    entries        INTEGER NOT NULL,
+    der            BLOB NOT NULL,
+    PRIMARY KEY (issuer, number)
+);
+CREATE INDEX crls_latest ON crls (issuer, base_number IS NULL, number);
 "#];
 
 /// How hard a commit waits for the disk.
@@ -148,6 +168,45 @@ fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditEntry, Error>
         details: event.details.clone(),
         prev_hash,
         hash,
+    })
+}
+
+/// Marks one valid certificate revoked with the next revocation sequence number.
+/// Returns whether a row changed.
+fn mark_revoked(tx: &Transaction<'_>, issuer: &str, serial: &str, rev: &Revocation) -> Result<bool, Error> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE certificates SET status = 'revoked', revoked_at = ?1, revocation_reason = ?2, invalidity_date = ?3,
+                 revocation_seq = (SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM certificates WHERE revocation_seq IS NOT NULL)
+             WHERE serial = ?4 AND issuer = ?5 AND status = 'valid'",
+        )?
+        .execute(params![rev.at, rev.reason, rev.invalidity_date, serial, issuer])?;
+    Ok(changed == 1)
+}
+
+fn revoked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevokedEntry> {
+    Ok(RevokedEntry {
+        issuer: r.get(0)?,
+        serial: r.get(1)?,
+        seq: r.get(2)?,
+        revoked_at: r.get(3)?,
+        reason: r.get(4)?,
+        invalidity_date: r.get(5)?,
+    })
+}
+
+const CRL_COLUMNS: &str = "issuer, number, base_number, this_update, next_update, revocation_seq, entries, der";
+
+fn crl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CrlRecord> {
+    Ok(CrlRecord {
+        issuer: r.get(0)?,
+        number: r.get(1)?,
+        base_number: r.get(2)?,
+        this_update: r.get(3)?,
+        next_update: r.get(4)?,
+        revocation_seq: r.get(5)?,
+        entries: r.get(6)?,
+        der: r.get(7)?,
     })
 }
 
@@ -322,6 +381,16 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
+    fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT issuer, serial FROM certificates WHERE status = 'valid' AND not_after >= ?1
+             AND (?2 IS NULL OR issuer = ?2) AND (?3 IS NULL OR profile = ?3) ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![now, issuer, profile], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn revoke(&self, issuer: &str, serial: &str, rev: &Revocation, event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
             let status: Option<String> = tx
@@ -333,11 +402,102 @@ impl Store for SqliteStore {
                 Some("revoked") => return Err(Error::AlreadyRevoked { serial: serial.into() }),
                 Some(_) => {}
             }
-            tx.prepare_cached(
-                "UPDATE certificates SET status = 'revoked', revoked_at = ?1, revocation_reason = ?2, invalidity_date = ?3
-                 WHERE serial = ?4 AND issuer = ?5 AND status = 'valid'",
-            )?
-            .execute(params![rev.at, rev.reason, rev.invalidity_date, serial, issuer])?;
+            mark_revoked(tx, issuer, serial, rev)?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_many(
+        &self,
+        issuer: &str,
+        serials: &[String],
+        rev: &Revocation,
+        event: &dyn Fn(&str) -> AuditEvent,
+    ) -> Result<Vec<String>, Error> {
+        self.write(|tx| {
+            let mut revoked = Vec::with_capacity(serials.len());
+            for serial in serials {
+                if mark_revoked(tx, issuer, serial, rev)? {
+                    append(tx, &event(serial))?;
+                    revoked.push(serial.clone());
+                }
+            }
+            Ok(revoked)
+        })
+    }
+
+    fn revocation_seq(&self) -> Result<i64, Error> {
+        let conn = self.lock();
+        let seq: Option<i64> = conn
+            .prepare_cached("SELECT MAX(revocation_seq) FROM certificates WHERE revocation_seq IS NOT NULL")?
+            .query_row([], |r| r.get(0))?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    fn revoked_since(&self, after_seq: i64, limit: u32) -> Result<Vec<RevokedEntry>, Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT issuer, serial, revocation_seq, revoked_at, revocation_reason, invalidity_date FROM certificates
+             WHERE revocation_seq > ?1 ORDER BY revocation_seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit], revoked_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn for_each_revoked(
+        &self,
+        issuer: &str,
+        seq_range: (i64, i64),
+        expiring_after: i64,
+        f: &mut dyn FnMut(&RevokedEntry) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT issuer, serial, revocation_seq, revoked_at, revocation_reason, invalidity_date FROM certificates
+             WHERE issuer = ?1 AND revocation_seq > ?2 AND revocation_seq <= ?3 AND not_after >= ?4
+             ORDER BY revocation_seq",
+        )?;
+        let mut rows = stmt.query(params![issuer, seq_range.0, seq_range.1, expiring_after])?;
+        while let Some(row) = rows.next()? {
+            f(&revoked_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    fn latest_crl(&self, issuer: &str, delta: bool) -> Result<Option<CrlRecord>, Error> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT {CRL_COLUMNS} FROM crls WHERE issuer = ?1 AND (base_number IS NULL) = ?2 ORDER BY number DESC LIMIT 1"
+        );
+        let crl = conn.prepare_cached(&sql)?.query_row(params![issuer, !delta], crl_row).optional()?;
+        Ok(crl)
+    }
+
+    fn last_crl_number(&self, issuer: &str) -> Result<i64, Error> {
+        let conn = self.lock();
+        let n: Option<i64> =
+            conn.prepare_cached("SELECT MAX(number) FROM crls WHERE issuer = ?1")?.query_row([issuer], |r| r.get(0))?;
+        Ok(n.unwrap_or(0))
+    }
+
+    fn put_crl(&self, crl: &CrlRecord, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            let result = tx.execute(
+                &format!("INSERT INTO crls ({CRL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![crl.issuer, crl.number, crl.base_number, crl.this_update, crl.next_update, crl.revocation_seq, crl.entries, crl.der],
+            );
+            match result {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::CrlNumberTaken { issuer: crl.issuer.clone(), number: crl.number })
+                }
+                other => other?,
+            };
+            // Keep the newest full and delta CRL; numbers stay monotonic through MAX(number).
+            tx.execute(
+                "DELETE FROM crls WHERE issuer = ?1 AND (base_number IS NULL) = ?2 AND number < ?3",
+                params![crl.issuer, crl.base_number.is_none(), crl.number],
+            )?;
             append(tx, event)?;
             Ok(())
         })

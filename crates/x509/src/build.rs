@@ -160,6 +160,11 @@ pub struct IssuingCa {
     pub urls: CaUrls,
     /// The name constraints in this CA's certificate; leaves outside them are refused.
     pub name_constraints: Option<NameConstraints>,
+    /// The CA's subject, DER: the issuer name of what it signs.
+    pub subject_der: Vec<u8>,
+    /// The CA's key identifier: the authorityKeyIdentifier of what it signs.
+    pub key_id: Vec<u8>,
+    pub(crate) signer: Arc<dyn Signer>,
     issuer: rcgen::Issuer<'static, RcgenKey>,
     crl_dp: Vec<rcgen::CrlDistributionPoint>,
     aia: Option<rcgen::CustomExtension>,
@@ -183,11 +188,34 @@ impl IssuingCa {
         }
         let not_after = cert.validity().not_after.to_datetime();
         let key_type = key.key_type();
+        let subject_der = cert.subject().as_raw().to_vec();
+        let key_id = cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0.to_vec()),
+                _ => None,
+            })
+            .unwrap_or_else(|| key_identifier(key.public_key_raw()));
+        let signer = key.clone();
         let issuer = rcgen::Issuer::from_ca_cert_der(&cert_der.clone().into(), RcgenKey(key))
             .map_err(|e| Error::malformed("CA certificate", e))?;
         let crl_dp = urls.crl.iter().map(|u| rcgen::CrlDistributionPoint { uris: vec![u.clone()] }).collect();
         let aia = aia::extension(urls.ocsp.as_deref(), urls.ca_issuers.as_deref());
-        Ok(IssuingCa { name: name.to_string(), cert_der, not_after, key_type, urls, name_constraints: None, issuer, crl_dp, aia })
+        Ok(IssuingCa {
+            name: name.to_string(),
+            cert_der,
+            not_after,
+            key_type,
+            urls,
+            name_constraints: None,
+            subject_der,
+            key_id,
+            signer,
+            issuer,
+            crl_dp,
+            aia,
+        })
     }
 
     /// Signs a subordinate CA certificate.

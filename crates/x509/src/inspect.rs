@@ -85,3 +85,69 @@ pub fn summarize(der: &[u8]) -> Result<CertSummary, Error> {
     }
     Ok(summary)
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlEntry {
+    pub serial: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub revoked_at: OffsetDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlSummary {
+    pub issuer: String,
+    pub number: Option<String>,
+    /// For a delta CRL, the number of its base CRL.
+    pub delta_base: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_update: Option<OffsetDateTime>,
+    pub signature_algorithm: String,
+    pub entries: Vec<CrlEntry>,
+}
+
+/// Reads a CRL (DER or PEM `X509 CRL`).
+pub fn summarize_crl(input: &[u8]) -> Result<CrlSummary, Error> {
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let der = crate::pem::one(input, "X509 CRL", "CRL")?;
+    let (rest, crl) = CertificateRevocationList::from_der(&der).map_err(|e| Error::malformed("CRL", e))?;
+    if !rest.is_empty() {
+        return Err(Error::malformed("CRL", "trailing data"));
+    }
+    let mut delta_base = None;
+    for ext in crl.extensions() {
+        if ext.oid.to_id_string() == "2.5.29.27" {
+            delta_base = small_integer(ext.value).map(|n| n.to_string());
+        }
+    }
+    let entries = crl
+        .iter_revoked_certificates()
+        .map(|r| CrlEntry {
+            serial: Serial::from_der_integer(r.raw_serial()).to_hex(),
+            revoked_at: r.revocation_date.to_datetime(),
+            reason: r.reason_code().map(|(_, code)| code.to_string()),
+        })
+        .collect();
+    Ok(CrlSummary {
+        issuer: crl.issuer().to_string(),
+        number: crl.crl_number().map(|n| n.to_string()),
+        delta_base,
+        this_update: crl.last_update().to_datetime(),
+        next_update: crl.next_update().map(|t| t.to_datetime()),
+        signature_algorithm: crl.signature_algorithm.algorithm.to_id_string(),
+        entries,
+    })
+}
+
+/// A DER INTEGER of at most 8 value octets, non-negative.
+fn small_integer(der: &[u8]) -> Option<u64> {
+    match der {
+        [0x02, len, value @ ..] if *len as usize == value.len() && (1..=9).contains(&value.len()) && value[0] & 0x80 == 0 => {
+            let value = if value.len() == 9 { value.strip_prefix(&[0])? } else { value };
+            Some(value.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+        }
+        _ => None,
+    }
+}

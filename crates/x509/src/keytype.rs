@@ -68,6 +68,18 @@ impl KeyType {
         }
     }
 
+    /// The DER AlgorithmIdentifier of the signatures a key of this type makes.
+    pub fn signature_algorithm_der(self) -> &'static [u8] {
+        match self {
+            KeyType::EcdsaP256 => &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
+            KeyType::EcdsaP384 => &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03],
+            KeyType::Ed25519 => &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70],
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+                &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00]
+            }
+        }
+    }
+
     /// The rcgen algorithm that describes a key of this type: its SPKI algorithm
     /// identifier, and, for a signing key, the signature algorithm it signs with.
     pub fn rcgen_alg(self) -> &'static rcgen::SignatureAlgorithm {

@@ -8,7 +8,9 @@
 
 mod aia;
 pub mod build;
+pub mod crl;
 pub mod csr;
+pub mod der;
 mod error;
 pub mod inspect;
 pub mod keytype;

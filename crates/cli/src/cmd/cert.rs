@@ -11,7 +11,7 @@ use ironpki_x509::KeyType;
 use time::format_description::well_known::Rfc3339;
 
 use super::{actor, duration, read_file, Ctx};
-use crate::args::{CertCommand, IssueArgs, ListArgs, SignArgs, StatusArg};
+use crate::args::{CertCommand, IssueArgs, ListArgs, RevokeArgs, SignArgs, StatusArg};
 use crate::{fail, output, Failure};
 
 pub fn run(ctx: &Ctx, cmd: CertCommand) -> Result<ExitCode, Failure> {
@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> Result<ExitCode, Failure> {
         CertCommand::Sign(args) => sign(ctx, args),
         CertCommand::List(args) => list(ctx, args),
         CertCommand::Show { serial, ca, pem } => show(ctx, &serial, ca.as_deref(), pem),
-        CertCommand::Revoke { serial, reason, ca, invalidity_date } => revoke(ctx, &serial, &reason, ca.as_deref(), invalidity_date),
+        CertCommand::Revoke(args) => revoke(ctx, args),
         CertCommand::Verify(args) => super::verify::run(ctx, args),
     }
 }
@@ -196,9 +196,10 @@ fn print_record(c: &CertRecord) {
     println!("issued at   {}", output::time(c.issued_at));
 }
 
-fn revoke(ctx: &Ctx, serial: &str, reason: &str, ca: Option<&str>, invalidity: Option<String>) -> Result<ExitCode, Failure> {
-    let reason: Reason = reason.parse()?;
-    let invalidity = invalidity
+fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
+    let reason: Reason = args.reason.parse()?;
+    let invalidity = args
+        .invalidity_date
         .map(|v| {
             time::OffsetDateTime::parse(&v, &Rfc3339)
                 .map(|t| t.unix_timestamp())
@@ -206,10 +207,55 @@ fn revoke(ctx: &Ctx, serial: &str, reason: &str, ca: Option<&str>, invalidity: O
         })
         .transpose()?;
     let authority = ctx.open()?;
-    let cert = authority.revoke(serial, ca, reason, invalidity)?;
-    if ctx.json {
-        return output::json(&cert).map(|_| ExitCode::SUCCESS);
+    if let Some(serial) = &args.serial {
+        let cert = authority.revoke(serial, args.ca.as_deref(), reason, invalidity)?;
+        if ctx.json {
+            return output::json(&cert).map(|_| ExitCode::SUCCESS);
+        }
+        println!("revoked {} (issuer {}, reason {reason})", cert.serial, cert.issuer);
+        return Ok(ExitCode::SUCCESS);
     }
-    println!("revoked {} (issuer {}, reason {reason})", cert.serial, cert.issuer);
+
+    // Bulk: gather (issuer, serial) pairs, then revoke per issuer in batches.
+    let targets: Vec<(String, String)> = match &args.serials_file {
+        Some(file) => {
+            let text = String::from_utf8(read_file(file)?).map_err(|_| fail(format!("{}: not text", file.display())))?;
+            let mut pairs = Vec::new();
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                let cert = authority.certificate(line, args.ca.as_deref())?;
+                pairs.push((cert.issuer, cert.serial));
+            }
+            pairs
+        }
+        None => authority.store().valid_serials(
+            args.issued_by.as_deref(),
+            args.profile.as_deref(),
+            authority.now().unix_timestamp(),
+        )?,
+    };
+    let mut by_issuer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (issuer, serial) in targets {
+        by_issuer.entry(issuer).or_default().push(serial);
+    }
+    let total: usize = by_issuer.values().map(Vec::len).sum();
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut revoked = Vec::new();
+    let mut offset = 0;
+    for (issuer, serials) in &by_issuer {
+        let mut progress = |done: usize| {
+            if on_terminal {
+                eprint!("\rrevoking: {}/{total}", offset + done);
+            }
+        };
+        revoked.extend(authority.revoke_bulk(issuer, serials, reason, invalidity, &mut progress)?);
+        offset += serials.len();
+    }
+    if on_terminal && total > 0 {
+        eprintln!();
+    }
+    if ctx.json {
+        return output::json(&serde_json::json!({ "selected": total, "revoked": revoked })).map(|_| ExitCode::SUCCESS);
+    }
+    println!("revoked {} of {total} selected certificates (reason {reason})", revoked.len());
     Ok(ExitCode::SUCCESS)
 }

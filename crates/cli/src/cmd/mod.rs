@@ -2,6 +2,7 @@ mod audit;
 mod bench;
 mod ca;
 mod cert;
+mod crl;
 mod init;
 mod verify;
 
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Ca(c) => ca::run(&ctx, c),
         Command::Cert(c) => cert::run(&ctx, c),
+        Command::Crl(c) => crl::run(&ctx, c),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Bench(c) => bench::run(&ctx, c),
     }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::audit::ChainVerifier;
+use crate::CrlRecord;
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -98,4 +99,57 @@ fn audit_chain_verifies_and_detects_tampering() {
     let mut v = ChainVerifier::default();
     let err = s.for_each_audit(0, &mut |e| v.check(&e).map_err(Error::Backend)).unwrap_err();
     assert!(err.to_string().contains("entry 2"), "{err}");
+}
+
+#[test]
+fn revocations_are_sequenced_and_streamed() {
+    let (_d, s) = store();
+    s.put_certificates(&[cert("01", 500), cert("02", 500), cert("03", 50), cert("04", 500)]).unwrap();
+    assert_eq!(s.revocation_seq().unwrap(), 0);
+    let rev = Revocation { at: 10, reason: 1, invalidity_date: Some(5) };
+    let ev = |serial: &str| AuditEvent::new(10, "t", "cert.revoked", serial, serde_json::json!({}));
+    s.revoke("issuing", "02", &rev, &ev("02")).unwrap();
+    let done = s.revoke_many("issuing", &["01".into(), "02".into(), "03".into(), "ff".into()], &rev, &ev).unwrap();
+    assert_eq!(done, ["01", "03"], "already revoked and unknown serials are skipped");
+    assert_eq!(s.revocation_seq().unwrap(), 3);
+    let since: Vec<String> = s.revoked_since(1, 10).unwrap().into_iter().map(|e| e.serial).collect();
+    assert_eq!(since, ["01", "03"]);
+
+    let mut seen = Vec::new();
+    s.for_each_revoked("issuing", (0, 3), 100, &mut |e| {
+        seen.push((e.serial.clone(), e.seq, e.reason, e.invalidity_date));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, [("02".to_string(), 1, Some(1), Some(5)), ("01".to_string(), 2, Some(1), Some(5))], "03 expired before 100");
+    let mut delta = Vec::new();
+    s.for_each_revoked("issuing", (1, 3), 0, &mut |e| {
+        delta.push(e.serial.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(delta, ["01", "03"]);
+}
+
+#[test]
+fn crl_numbers_are_unique_per_issuer() {
+    let (_d, s) = store();
+    assert_eq!(s.last_crl_number("issuing").unwrap(), 0);
+    let crl = |number: i64, base: Option<i64>| CrlRecord {
+        issuer: "issuing".into(),
+        number,
+        base_number: base,
+        this_update: number,
+        next_update: number + 100,
+        revocation_seq: 0,
+        entries: 0,
+        der: vec![number as u8],
+    };
+    let ev = AuditEvent::new(1, "t", "crl.published", "crl", serde_json::json!({}));
+    s.put_crl(&crl(1, None), &ev).unwrap();
+    s.put_crl(&crl(2, Some(1)), &ev).unwrap();
+    assert!(matches!(s.put_crl(&crl(2, None), &ev), Err(Error::CrlNumberTaken { number: 2, .. })));
+    assert_eq!(s.last_crl_number("issuing").unwrap(), 2);
+    assert_eq!(s.latest_crl("issuing", false).unwrap().unwrap().number, 1);
+    assert_eq!(s.latest_crl("issuing", true).unwrap().unwrap().number, 2);
 }
