@@ -156,6 +156,13 @@ impl Authority {
         Ok(())
     }
 
+    /// Names of the CAs whose keys are unlocked in this process.
+    pub fn unlocked_cas(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.read_issuers().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     pub(crate) fn read_issuers(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Unlocked>>> {
         self.issuers.read().unwrap_or_else(|p| p.into_inner())
     }

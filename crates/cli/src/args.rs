@@ -28,6 +28,8 @@ pub enum Output {
 pub enum Command {
     /// Create a PKI: the home, the root CA, the intermediates and the store.
     Init(InitArgs),
+    /// Run the online CA: CRLs, CA certificates and OCSP over HTTP.
+    Serve(ServeArgs),
     /// Certificate authorities.
     #[command(subcommand)]
     Ca(CaCommand),
@@ -43,6 +45,14 @@ pub enum Command {
     /// Measurements for the benchmark harness (bench/run.sh).
     #[command(subcommand, hide = true)]
     Bench(BenchCommand),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Plain-HTTP listener (default: serve.http_listen in ironpki.yaml, 127.0.0.1:8080).
+    /// Port 0 picks a free port; the address is printed on the first line.
+    #[arg(long)]
+    pub http_listen: Option<String>,
 }
 
 #[derive(Args)]

@@ -34,6 +34,27 @@ pub struct Config {
     pub automation: AutomationConfig,
     #[serde(default)]
     pub mtls: MtlsConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
+}
+
+/// `ironpki serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Plain-HTTP listener for CRLs, CA certificates and OCSP (what relying parties fetch).
+    #[serde(default = "default_http_listen")]
+    pub http_listen: String,
+}
+
+fn default_http_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { http_listen: default_http_listen() }
+    }
 }
 
 fn default_base_url() -> String {
@@ -161,6 +182,19 @@ pub struct RevocationConfig {
     pub crl: bool,
     #[serde(default = "yes")]
     pub ocsp: bool,
+    /// How long an OCSP response is valid (nextUpdate - thisUpdate); re-signed at half.
+    #[serde(default = "default_ocsp_validity")]
+    pub ocsp_validity: Dur,
+    /// Lifetime of the delegated OCSP responder certificates; renewed at two thirds.
+    #[serde(default = "default_responder_validity")]
+    pub ocsp_responder_validity: Dur,
+}
+
+fn default_ocsp_validity() -> Dur {
+    Dur::hours(4)
+}
+fn default_responder_validity() -> Dur {
+    Dur::days(7)
 }
 
 fn default_crl_validity() -> Dur {
@@ -180,6 +214,8 @@ impl Default for RevocationConfig {
             crl_regenerate: default_crl_regenerate(),
             crl: true,
             ocsp: true,
+            ocsp_validity: default_ocsp_validity(),
+            ocsp_responder_validity: default_responder_validity(),
         }
     }
 }

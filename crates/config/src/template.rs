@@ -93,6 +93,8 @@ revocation:
   crl_validity: 7d          # nextUpdate - thisUpdate
   crl_regenerate: 24h       # a fresh CRL at least this often (less than crl_validity)
   ocsp: true
+  ocsp_validity: 4h         # OCSP responses: nextUpdate - thisUpdate; re-signed at half
+  ocsp_responder_validity: 7d   # delegated responder certificates, renewed at two thirds
 
 automation:
   auto_renewal: true
@@ -102,6 +104,9 @@ automation:
 mtls:
   min_tls_version: "1.2"
   client_auth_required: true
+
+serve:
+  http_listen: 127.0.0.1:8080   # CRLs, CA certificates, OCSP (plain HTTP, as relying parties expect)
 "#
     )
 }

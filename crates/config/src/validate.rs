@@ -134,6 +134,19 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
         );
     }
 
+    if r.ocsp_validity.0.as_secs() < 60 || r.ocsp_validity.0.as_secs() > 7 * 86_400 {
+        return err("revocation.ocsp_validity", format!("{} is not between 1m and 7d", r.ocsp_validity));
+    }
+    if r.ocsp_responder_validity.0.as_secs() < 3600 || r.ocsp_responder_validity < r.ocsp_validity {
+        return err(
+            "revocation.ocsp_responder_validity",
+            format!("{} must be at least 1h and at least ocsp_validity ({})", r.ocsp_responder_validity, r.ocsp_validity),
+        );
+    }
+    if c.serve.http_listen.parse::<std::net::SocketAddr>().is_err() {
+        return err("serve.http_listen", format!("{:?} is not an address such as 127.0.0.1:8080", c.serve.http_listen));
+    }
+
     let a = &c.automation;
     match (a.renew_at_fraction, a.renew_before) {
         (Some(_), Some(_)) => return err("automation", "set renew_at_fraction or renew_before, not both".into()),

@@ -65,6 +65,9 @@ pub trait Store: Send + Sync {
         f: &mut dyn FnMut(&RevokedEntry) -> Result<(), Error>,
     ) -> Result<(), Error>;
 
+    /// Whether `issuer` has a revocation with a sequence number above `after_seq`.
+    fn revoked_after(&self, issuer: &str, after_seq: i64) -> Result<bool, Error>;
+
     /// The newest full (or delta) CRL of an issuer.
     fn latest_crl(&self, issuer: &str, delta: bool) -> Result<Option<CrlRecord>, Error>;
     /// The highest CRL number used by an issuer (full and delta share one sequence), 0 if none.

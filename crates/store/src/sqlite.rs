@@ -465,6 +465,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn revoked_after(&self, issuer: &str, after_seq: i64) -> Result<bool, Error> {
+        let conn = self.lock();
+        let found = conn
+            .prepare_cached(
+                "SELECT 1 FROM certificates WHERE issuer = ?1 AND revocation_seq > ?2 AND revocation_seq IS NOT NULL LIMIT 1",
+            )?
+            .query_row(params![issuer, after_seq], |_| Ok(()))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     fn latest_crl(&self, issuer: &str, delta: bool) -> Result<Option<CrlRecord>, Error> {
         let conn = self.lock();
         let sql = format!(

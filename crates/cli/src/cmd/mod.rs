@@ -4,6 +4,7 @@ mod ca;
 mod cert;
 mod crl;
 mod init;
+mod serve;
 mod verify;
 
 use std::path::PathBuf;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     };
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Ca(c) => ca::run(&ctx, c),
         Command::Cert(c) => cert::run(&ctx, c),
         Command::Crl(c) => crl::run(&ctx, c),

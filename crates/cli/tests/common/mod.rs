@@ -125,3 +125,69 @@ pub fn assert_ok(out: &Output, what: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A running `ironpki serve`, stopped when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Pki {
+    /// Starts `ironpki serve` on a free loopback port and waits for its address line.
+    pub fn serve(&self) -> Server {
+        use std::io::BufRead;
+        let mut child = self
+            .cmd(&["serve", "--http-listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(self.path("serve.log")).expect("log file"))
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("read address line");
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+        Server { child, base }
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET with curl: (status, headers, body).
+pub fn http_get(curl: &Path, url: &str) -> (u16, String, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let headers = dir.path().join("h");
+    let body = dir.path().join("b");
+    let out = Command::new(curl)
+        .args(["-s", "-o"])
+        .arg(&body)
+        .arg("-D")
+        .arg(&headers)
+        .args(["-w", "%{http_code}", url])
+        .output()
+        .expect("curl");
+    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    (status, std::fs::read_to_string(&headers).unwrap_or_default(), std::fs::read(&body).unwrap_or_default())
+}
+
+/// Polls `check` until it holds or `limit` passes; returns the time it took.
+pub fn wait_until(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return Some(start.elapsed());
+        }
+        std::thread::yield_now();
+    }
+    None
+}

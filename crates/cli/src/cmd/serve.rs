@@ -1,0 +1,59 @@
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::Ctx;
+use crate::args::ServeArgs;
+use crate::{fail, Failure};
+
+pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
+    init_logging();
+    let authority = ctx.open()?;
+    let listen = args.http_listen.unwrap_or_else(|| authority.config.serve.http_listen.clone());
+    let addr: SocketAddr = listen.parse().map_err(|_| fail(format!("--http-listen {listen:?} is not an address such as 127.0.0.1:8080")))?;
+    let passphrase = ctx.passphrase(false)?;
+    for ca in authority.cas()? {
+        if ca.key_ref.starts_with("offline:") {
+            tracing::info!(ca = ca.name, "key offline: its CRLs are not published here");
+            continue;
+        }
+        authority.unlock(&ca.name, &passphrase)?;
+    }
+    drop(passphrase);
+    let authority = Arc::new(authority);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure(e.to_string(), 3))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
+        let bound = listener.local_addr().map_err(|e| Failure(e.to_string(), 3))?;
+        println!("listening on http://{bound}");
+        std::io::stdout().flush().ok();
+        tracing::info!(%bound, "serving CRLs, CA certificates and OCSP");
+        ironpki_server::serve(authority, listener, shutdown_signal()).await.map_err(|e| Failure(e.to_string(), 3))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to stderr: human-readable on a terminal, JSON lines otherwise. `RUST_LOG` filters.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}

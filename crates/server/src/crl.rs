@@ -1,0 +1,97 @@
+//! Serving CRLs, and publishing them: after revocations (coalesced: one CRL per CA per
+//! poll, however many revocations arrived) and on schedule, well before nextUpdate.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ironpki_store::CrlRecord;
+
+use crate::http::{cache_headers, problem};
+use crate::{AppState, POLL};
+
+/// Above this many entries, a revocation refreshes the delta CRL at once and the full
+/// CRL on its schedule; below it, both at once.
+pub const FULL_ON_CHANGE_LIMIT: i64 = 100_000;
+
+/// `GET /crl/NAME.crl` (full) and `GET /crl/NAME-delta.crl` (delta).
+pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    let Some(stem) = file.strip_suffix(".crl") else {
+        return problem(StatusCode::NOT_FOUND, "not-found", "CRLs are at /crl/NAME.crl and /crl/NAME-delta.crl");
+    };
+    let (ca, delta) = match stem.strip_suffix("-delta") {
+        Some(ca) if state.ca_certs.contains_key(ca) && !state.ca_certs.contains_key(stem) => (ca, true),
+        _ => (stem, false),
+    };
+    if !state.ca_certs.contains_key(ca) {
+        return problem(StatusCode::NOT_FOUND, "unknown-ca", format!("no CA named {ca:?}"));
+    }
+    let published = state.published(ca).unwrap_or_default();
+    let Some(crl) = (if delta { published.delta } else { published.full }) else {
+        return problem(StatusCode::NOT_FOUND, "no-crl", format!("no {} CRL of {ca:?} has been published", if delta { "delta" } else { "full" }));
+    };
+    let now = state.authority.now().unix_timestamp();
+    let mut response = ([(header::CONTENT_TYPE, "application/pkix-crl")], crl.der.clone()).into_response();
+    cache_headers(response.headers_mut(), &crl.der, crl.this_update, crl.next_update, now);
+    if now >= crl.next_update {
+        tracing::error!(ca, number = crl.number, next_update = crl.next_update, "serving an expired CRL; regenerating");
+        response.headers_mut().insert(header::WARNING, HeaderValue::from_static("110 - \"CRL is past its nextUpdate\""));
+    }
+    response
+}
+
+/// Polls the store and publishes CRLs as they are due, until the task is aborted.
+pub async fn publish_forever(state: Arc<AppState>, seq: i64) {
+    let mut last_seq = Some(seq);
+    loop {
+        tokio::time::sleep(POLL).await;
+        let st = state.clone();
+        let seen = last_seq;
+        match tokio::task::spawn_blocking(move || publish_due(&st, seen)).await {
+            Ok(Ok(seq)) => last_seq = Some(seq),
+            Ok(Err(e)) => tracing::error!(error = %e, "CRL publication failed; retrying"),
+            Err(e) => tracing::error!(error = %e, "CRL publisher task failed"),
+        }
+    }
+}
+
+/// Publishes what is due for every CA whose key is online; returns the revocation
+/// sequence number it acted on.
+pub fn publish_due(state: &AppState, last_seq: Option<i64>) -> Result<i64, ironpki_authority::Error> {
+    let authority = &state.authority;
+    let store = authority.store();
+    let seq = store.revocation_seq()?;
+    let changed = last_seq != Some(seq);
+    let now = authority.now().unix_timestamp();
+    let regenerate = authority.config.revocation.crl_regenerate.0.as_secs() as i64;
+    for ca in &state.signing_cas {
+        let published = state.published(ca).unwrap_or_default();
+        let due = |crl: &Option<Arc<CrlRecord>>| match crl {
+            None => true,
+            Some(c) => now >= c.this_update + regenerate || now >= c.next_update,
+        };
+        let pending_after = |crl: &Option<Arc<CrlRecord>>| -> Result<bool, ironpki_authority::Error> {
+            Ok(match crl {
+                Some(c) => changed && store.revoked_after(ca, c.revocation_seq)?,
+                None => false,
+            })
+        };
+        let full_pending = pending_after(&published.full)?;
+        let small = published.full.as_ref().is_none_or(|f| f.entries < FULL_ON_CHANGE_LIMIT);
+        let mut new_full = false;
+        if due(&published.full) || (full_pending && small) {
+            let crl = authority.generate_crl(ca, false)?;
+            tracing::info!(ca, number = crl.number, entries = crl.entries, "published full CRL");
+            state.set_published(ca, crl);
+            new_full = true;
+        }
+        let delta_pending = pending_after(&published.delta)? || (published.delta.is_none() && full_pending);
+        if new_full || due(&published.delta) || delta_pending {
+            let crl = authority.generate_crl(ca, true)?;
+            tracing::info!(ca, number = crl.number, entries = crl.entries, "published delta CRL");
+            state.set_published(ca, crl);
+        }
+    }
+    Ok(seq)
+}

@@ -1,0 +1,56 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use ironpki_authority::Authority;
+use ironpki_store::CrlRecord;
+
+use crate::Error;
+
+/// The CRLs being served for one CA.
+#[derive(Default, Clone)]
+pub struct Published {
+    pub full: Option<Arc<CrlRecord>>,
+    pub delta: Option<Arc<CrlRecord>>,
+}
+
+pub struct AppState {
+    pub authority: Arc<Authority>,
+    /// CA name → certificate DER (for /ca/NAME.crt).
+    pub ca_certs: HashMap<String, Vec<u8>>,
+    pub roots_pem: String,
+    /// CAs whose key is online here: their CRLs are published by this process.
+    pub signing_cas: Vec<String>,
+    pub crls: RwLock<HashMap<String, Published>>,
+}
+
+impl AppState {
+    pub async fn start(authority: Arc<Authority>) -> Result<AppState, Error> {
+        let cas = authority.cas()?;
+        let ca_certs = cas.iter().map(|c| (c.name.clone(), c.der.clone())).collect();
+        let roots_pem = authority.roots_pem()?;
+        let signing_cas = authority.unlocked_cas();
+        let mut crls = HashMap::new();
+        for ca in &cas {
+            let published = Published {
+                full: authority.store().latest_crl(&ca.name, false)?.map(Arc::new),
+                delta: authority.store().latest_crl(&ca.name, true)?.map(Arc::new),
+            };
+            crls.insert(ca.name.clone(), published);
+        }
+        Ok(AppState { authority, ca_certs, roots_pem, signing_cas, crls: RwLock::new(crls) })
+    }
+
+    pub fn published(&self, ca: &str) -> Option<Published> {
+        self.crls.read().unwrap_or_else(|p| p.into_inner()).get(ca).cloned()
+    }
+
+    pub fn set_published(&self, ca: &str, crl: CrlRecord) {
+        let mut map = self.crls.write().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(ca.to_string()).or_default();
+        if crl.base_number.is_some() {
+            entry.delta = Some(Arc::new(crl));
+        } else {
+            entry.full = Some(Arc::new(crl));
+        }
+    }
+}
