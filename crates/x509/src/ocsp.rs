@@ -355,6 +355,8 @@ pub struct Responder<'a> {
 impl<'a> Responder<'a> {
     /// Binds a key to its certificate: the CA's own, or a delegated responder
     /// certificate, which must carry extendedKeyUsage id-kp-OCSPSigning (RFC 6960 4.2.2.2).
+    /// Which CA's certificates it answers for is the caller's to keep straight: only the
+    /// CA itself, or a responder certificate that very CA issued.
     pub fn new(signer: &'a dyn Signer, cert_der: &[u8]) -> Result<Responder<'a>, Error> {
         let parsed = read_cert(cert_der, "responder certificate")?;
         let key = parsed.public_key().subject_public_key.data.as_ref();
@@ -656,7 +658,7 @@ fn encoding(what: &str, e: ::der::Error) -> Error {
 /// One whole certificate, nothing after it.
 fn read_cert<'a>(der: &'a [u8], what: &'static str) -> Result<X509Certificate<'a>, Error> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(Error::malformed(what, "trailing data after the certificate")),
         Err(e) => Err(Error::malformed(what, e)),
     }

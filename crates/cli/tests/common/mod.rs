@@ -109,7 +109,9 @@ fn which(name: &str) -> Option<PathBuf> {
     if tools.is_file() {
         return Some(tools);
     }
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path.split(':').chain(["/usr/sbin", "/sbin"]).map(|d| Path::new(d).join(name)).find(|p| p.is_file());
+    found
 }
 
 pub fn run_tool(tool: &Path, args: &[&str], cwd: &Path) -> Output {
