@@ -15,6 +15,7 @@ mod error;
 mod home;
 mod init;
 mod issue;
+pub mod ocsp;
 mod revoke;
 
 pub use authority::Authority;

@@ -10,6 +10,7 @@
 mod ca;
 mod crl;
 mod http;
+mod ocsp;
 mod state;
 
 use std::future::Future;
@@ -41,6 +42,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/crl/{file}", get(crl::get))
         .route("/ca/{file}", get(ca::certificate))
         .route("/roots.pem", get(ca::roots))
+        .route("/ocsp", axum::routing::post(ocsp::post))
+        .route("/ocsp/{*request}", get(ocsp::get))
         .fallback(http::not_found)
         .with_state(state)
 }
@@ -59,7 +62,9 @@ pub async fn serve(
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
     let publisher = tokio::spawn(crl::publish_forever(state.clone(), seq));
+    let watcher = tokio::spawn(ocsp::watch_forever(state.clone(), seq));
     let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
     publisher.abort();
+    watcher.abort();
     Ok(result?)
 }

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use ironpki_authority::ocsp::OcspResponder;
 use ironpki_authority::Authority;
 use ironpki_store::CrlRecord;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     /// CAs whose key is online here: their CRLs are published by this process.
     pub signing_cas: Vec<String>,
     pub crls: RwLock<HashMap<String, Published>>,
+    /// None when `revocation.ocsp` is off.
+    pub ocsp: Option<Arc<OcspResponder>>,
 }
 
 impl AppState {
@@ -37,7 +40,16 @@ impl AppState {
             };
             crls.insert(ca.name.clone(), published);
         }
-        Ok(AppState { authority, ca_certs, roots_pem, signing_cas, crls: RwLock::new(crls) })
+        let ocsp = if authority.config.revocation.ocsp {
+            let a = authority.clone();
+            let responder = tokio::task::spawn_blocking(move || OcspResponder::new(a))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            Some(Arc::new(responder))
+        } else {
+            None
+        };
+        Ok(AppState { authority, ca_certs, roots_pem, signing_cas, crls: RwLock::new(crls), ocsp })
     }
 
     pub fn published(&self, ca: &str) -> Option<Published> {

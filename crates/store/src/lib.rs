@@ -14,7 +14,8 @@ pub mod sqlite;
 pub use audit::{AuditEntry, AuditEvent};
 pub use error::Error;
 pub use records::{
-    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, NewCa, NewCertificate, Revocation, RevokedEntry, StatusFilter,
+    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, NewCa, NewCertificate, Revocation, RevocationState, RevokedEntry,
+    StatusFilter,
 };
 
 /// A store engine. Every method that changes state takes the audit event that records
@@ -30,6 +31,8 @@ pub trait Store: Send + Sync {
     /// All certificates with this serial (one per issuer at most).
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error>;
     fn list_certificates(&self, filter: &CertFilter) -> Result<Vec<CertRecord>, Error>;
+    /// The revocation state of one certificate, without its DER: what OCSP needs.
+    fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error>;
     fn count_certificates(&self) -> Result<u64, Error>;
     /// (issuer, serial) of every unexpired, unrevoked certificate matching the filters.
     fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error>;

@@ -133,3 +133,10 @@ pub struct CrlRecord {
     #[serde(skip)]
     pub der: Vec<u8>,
 }
+
+/// Whether a known certificate is revoked, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationState {
+    Valid,
+    Revoked { at: i64, reason: Option<u8> },
+}

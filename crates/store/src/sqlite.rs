@@ -10,8 +10,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 
 use crate::audit::{entry_hash, AuditEntry, AuditEvent, GENESIS};
 use crate::{
-    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevokedEntry, StatusFilter,
-    Store,
+    CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevocationState,
+    RevokedEntry, StatusFilter, Store,
 };
 
 /// Versioned migrations; the index + 1 is the schema version.
@@ -373,6 +373,18 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), cert_row(f.now))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error> {
+        let conn = self.lock();
+        let row: Option<(String, Option<i64>, Option<u8>)> = conn
+            .prepare_cached("SELECT status, revoked_at, revocation_reason FROM certificates WHERE serial = ?1 AND issuer = ?2")?
+            .query_row(params![serial, issuer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        Ok(row.map(|(status, at, reason)| match (status.as_str(), at) {
+            ("revoked", Some(at)) => RevocationState::Revoked { at, reason },
+            _ => RevocationState::Valid,
+        }))
     }
 
     fn count_certificates(&self) -> Result<u64, Error> {

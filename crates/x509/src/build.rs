@@ -235,6 +235,39 @@ impl IssuingCa {
         Ok(cert.der().to_vec())
     }
 
+    /// Signs a delegated OCSP responder certificate (RFC 6960 4.2.2.2): EKU OCSPSigning,
+    /// id-pkix-ocsp-nocheck (relying parties do not check its revocation, so it is short
+    /// lived), digitalSignature, and no CRL or OCSP pointers of its own.
+    pub fn issue_ocsp_responder(
+        &self,
+        public_key: (&[u8], KeyType),
+        serial: &Serial,
+        now: OffsetDateTime,
+        backdate: Duration,
+        validity: Duration,
+    ) -> Result<Signed, Error> {
+        let not_before = whole_seconds(now - backdate);
+        let not_after = whole_seconds(now + validity).min(self.not_after);
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = crate::name::Subject::with_cn(format!("{} OCSP Responder", self.name)).to_rcgen();
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(serial.as_bytes()));
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key_identifier(public_key.0));
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::OcspSigning];
+        params.use_authority_key_identifier_extension = true;
+        // id-pkix-ocsp-nocheck ::= NULL
+        params.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 48, 1, 5], vec![0x05, 0x00]));
+        if not_after <= not_before {
+            return Err(Error::Lint(format!("CA {:?} expires too soon to sign an OCSP responder", self.name)));
+        }
+        let key = SubjectKey { raw: public_key.0, key_type: public_key.1 };
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| Error::Signing(e.to_string()))?;
+        Ok(Signed { der: cert.der().to_vec(), not_before, not_after })
+    }
+
     /// Lints, then signs a leaf certificate for a granted request.
     pub fn issue(
         &self,
