@@ -15,15 +15,12 @@ use ironpki_x509::ocsp::MAX_REQUEST_LEN;
 use crate::http::{cache_headers, problem};
 use crate::{AppState, POLL};
 
-fn responder(state: &AppState) -> Result<&Arc<OcspResponder>, Response> {
-    state.ocsp.as_ref().ok_or_else(|| problem(StatusCode::NOT_FOUND, "ocsp-disabled", "OCSP is turned off (revocation.ocsp)"))
+fn disabled() -> Response {
+    problem(StatusCode::NOT_FOUND, "ocsp-disabled", "OCSP is turned off (revocation.ocsp)")
 }
 
 pub async fn post(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let responder = match responder(&state) {
-        Ok(r) => r.clone(),
-        Err(e) => return e,
-    };
+    let Some(responder) = state.ocsp.clone() else { return disabled() };
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.trim().eq_ignore_ascii_case("application/ocsp-request") {
         return problem(
@@ -42,10 +39,7 @@ pub async fn post(State(state): State<Arc<AppState>>, request: Request) -> Respo
 }
 
 pub async fn get(State(state): State<Arc<AppState>>, Path(encoded): Path<String>) -> Response {
-    let responder = match responder(&state) {
-        Ok(r) => r.clone(),
-        Err(e) => return e,
-    };
+    let Some(responder) = state.ocsp.clone() else { return disabled() };
     if encoded.len() > MAX_REQUEST_LEN * 2 {
         return problem(StatusCode::URI_TOO_LONG, "too-large", "the encoded OCSP request is too long");
     }
