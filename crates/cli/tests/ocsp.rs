@@ -171,7 +171,7 @@ fn pkilint_finds_nothing_in_good_revoked_and_unknown_responses() {
         all.extend(["-respout", file]);
         let deadline_ok = wait_until(Duration::from_secs(2), || {
             let (ok, text) = s.openssl_ocsp(&all);
-            ok && !(file == "revoked.der" && !text.contains("revoked"))
+            ok && (file != "revoked.der" || text.contains("revoked"))
         });
         assert!(deadline_ok.is_some(), "{file}");
         let out = run_tool(&pkilint, &["lint", "-s", "WARNING", file], s.pki.dir.path());
