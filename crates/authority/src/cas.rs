@@ -23,12 +23,14 @@ pub(crate) fn load_key(path: &Path, key_type: KeyType, passphrase: &Passphrase) 
     Ok(SoftwareKey::from_pkcs8(&der, key_type)?)
 }
 
-/// The URLs an intermediate stamps into what it issues.
+/// The URLs an intermediate stamps into what it issues: only those of the revocation
+/// services that are turned on.
 pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
+    let revocation = &config.revocation;
     match config.intermediate(name) {
         Some(i) => CaUrls {
-            crl: Some(i.crl_url(&config.base_url)),
-            ocsp: Some(i.ocsp_url(&config.base_url)),
+            crl: revocation.crl.then(|| config.crl_urls(name).0),
+            ocsp: revocation.ocsp.then(|| i.ocsp_url(&config.base_url)),
             ca_issuers: Some(i.ca_issuers_url(&config.base_url)),
         },
         None => CaUrls::default(),

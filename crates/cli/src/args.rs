@@ -39,6 +39,9 @@ pub enum Command {
     /// Certificate revocation lists.
     #[command(subcommand)]
     Crl(CrlCommand),
+    /// OCSP client.
+    #[command(subcommand)]
+    Ocsp(OcspCommand),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -215,6 +218,10 @@ pub struct VerifyArgs {
     pub at: Option<String>,
     #[arg(long, value_enum)]
     pub purpose: Option<PurposeArg>,
+    /// Also check revocation: this PKI's store for its own certificates, otherwise the
+    /// OCSP responder or CRL named in the certificate.
+    #[arg(long)]
+    pub check_revocation: bool,
 }
 
 #[derive(Subcommand)]
@@ -235,6 +242,21 @@ pub enum CrlCommand {
     },
     /// Print a CRL file (DER or PEM).
     Show { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum OcspCommand {
+    /// Ask an OCSP responder about a certificate; exit 0 only when it is good.
+    Check {
+        /// The certificate (PEM or DER); a second certificate in the file is taken as its issuer.
+        cert: PathBuf,
+        /// The issuing CA's certificate (default: from CERT, or this PKI's CAs).
+        #[arg(long)]
+        issuer: Option<PathBuf>,
+        /// The responder (default: the OCSP URL in the certificate).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -179,3 +179,23 @@ fn pkilint_finds_nothing_in_good_revoked_and_unknown_responses() {
         assert!(out.status.success() && findings.trim().is_empty(), "pkilint {file}: {findings}");
     }
 }
+
+#[test]
+fn ocsp_check_reports_good_then_revoked() {
+    let Some(s) = setup() else { return };
+    let serial = s.issue("chk");
+    let url = s.server.url("/ocsp");
+    let out = s.pki.json(&["ocsp", "check", "chk/cert.pem", "--url", &url]);
+    assert_eq!(out["status"], "good");
+    assert_eq!(out["signed_by"], "delegated responder");
+    s.pki.ok(&["cert", "revoke", &serial, "--reason", "affiliationChanged"]);
+    let mut last = String::new();
+    let revoked = wait_until(Duration::from_secs(1), || {
+        let o = s.pki.run(&["ocsp", "check", "chk/cert.pem", "--url", &url]);
+        last = String::from_utf8_lossy(&o.stdout).into_owned();
+        !o.status.success() && last.contains("revoked at") && last.contains("affiliationChanged")
+    });
+    assert!(revoked.is_some(), "{last}");
+    let err = s.pki.fails(&["ocsp", "check", "chk/cert.pem", "--url", "http://127.0.0.1:1/ocsp"]);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}

@@ -67,3 +67,92 @@ fn revocation_from_another_process_reaches_the_crl_within_a_second() {
     let took = wait_until(Duration::from_secs(1), || listed("/crl/issuing.crl"));
     assert!(took.is_some(), "the full CRL did not list the revocation within 1 s");
 }
+
+/// A PKI whose base URL is the server's address, so the URLs in its certificates work.
+fn pki_on_port(extra: &[(&str, &str)]) -> (Pki, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let pki = Pki::new();
+    let mut config = ironpki_config::template("Net Org")
+        .replace("base_url: http://127.0.0.1:8080", &format!("base_url: http://127.0.0.1:{port}"))
+        .replace("http_listen: 127.0.0.1:8080", &format!("http_listen: 127.0.0.1:{port}"));
+    for (from, to) in extra {
+        assert!(config.contains(from), "{from}");
+        config = config.replace(from, to);
+    }
+    std::fs::write(pki.path("c.yaml"), config).unwrap();
+    pki.ok(&["init", "--config", "c.yaml"]);
+    (pki, format!("127.0.0.1:{port}"))
+}
+
+fn start(pki: &Pki, listen: &str) -> common::Server {
+    use std::io::BufRead;
+    let mut child = pki
+        .cmd(&["serve", "--http-listen", listen])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(pki.path("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    common::Server { child, base: format!("http://{listen}") }
+}
+
+#[test]
+fn verify_check_revocation_uses_the_store_then_ocsp_then_crls() {
+    if tool("curl").is_none() {
+        return;
+    }
+    // OCSP named in the certificate, checked as an outsider would (no home).
+    let (pki, listen) = pki_on_port(&[]);
+    let serial = pki.json(&["cert", "issue", "--profile", "device", "--cn", "v", "--san", "dns:v.iot.internal", "--out", "v"])["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _server = start(&pki, &listen);
+    let roots = pki.roots();
+    let outsider = |pki: &Pki| {
+        pki.cmd(&["--output", "json", "cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
+            .env("IRONPKI_HOME", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let out = outsider(&pki);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("good (OCSP http://"), "{}", String::from_utf8_lossy(&out.stdout));
+    let local = pki.ok(&["cert", "verify", "v/cert.pem", "--check-revocation"]);
+    assert!(local.contains("revocation: not revoked (this PKI's store)"), "{local}");
+
+    pki.ok(&["cert", "revoke", &serial, "--reason", "keyCompromise"]);
+    let e = pki.fails(&["cert", "verify", "v/cert.pem", "--check-revocation"]);
+    assert!(e.contains("certificate is revoked since") && e.contains("keyCompromise"), "{e}");
+    let refused = wait_until(Duration::from_secs(1), || {
+        let out = outsider(&pki);
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked at")
+    });
+    assert!(refused.is_some(), "OCSP through --check-revocation did not report the revocation");
+    drop(_server);
+
+    // With OCSP turned off, certificates name only the CRL, and the CRL decides.
+    let (pki, listen) = pki_on_port(&[("  ocsp: true\n", "  ocsp: false\n")]);
+    let serial = pki.json(&["cert", "issue", "--profile", "device", "--cn", "w", "--san", "dns:w.iot.internal", "--out", "v"])["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _server = start(&pki, &listen);
+    let roots = pki.roots();
+    let outsider = |pki: &Pki| {
+        pki.cmd(&["cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
+            .env("IRONPKI_HOME", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let out = outsider(&pki);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("not revoked (CRL http://"), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    pki.ok(&["cert", "revoke", &serial, "--reason", "superseded"]);
+    let refused = wait_until(Duration::from_secs(1), || {
+        let out = outsider(&pki);
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked (listed on the CRL)")
+    });
+    assert!(refused.is_some(), "the CRL through --check-revocation did not report the revocation");
+}

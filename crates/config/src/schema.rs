@@ -264,9 +264,6 @@ impl Default for MtlsConfig {
 }
 
 impl IntermediateConfig {
-    pub fn crl_url(&self, base: &str) -> String {
-        self.crl_url.clone().unwrap_or_else(|| format!("{}/crl/{}.crl", base.trim_end_matches('/'), self.name))
-    }
     pub fn ocsp_url(&self, base: &str) -> String {
         self.ocsp_url.clone().unwrap_or_else(|| format!("{}/ocsp", base.trim_end_matches('/')))
     }

@@ -12,7 +12,7 @@ fn template_parses_and_has_shipped_profiles() {
     assert!(["server", "client", "device"].iter().all(|n| c.profiles.contains_key(*n)));
     assert_eq!(c.root_ca.key_type, ironpki_x509::KeyType::EcdsaP384);
     assert_eq!(c.intermediates[0].path_len, 0);
-    assert_eq!(c.intermediates[0].crl_url(&c.base_url), "http://127.0.0.1:8080/crl/issuing.crl");
+    assert_eq!(c.crl_urls("issuing").0, "http://127.0.0.1:8080/crl/issuing.crl");
     assert!(c.profile("server").unwrap().cn_in_san);
 }
 
@@ -23,7 +23,7 @@ fn seed_shape_is_accepted_as_it_is() {
     assert_eq!(c.root_ca.key_type, ironpki_x509::KeyType::EcdsaP384);
     assert_eq!(c.root_ca.path.as_deref(), Some("/etc/pki/root_ca"));
     assert_eq!(c.intermediates[0].name, "iot_intermediate");
-    assert_eq!(c.intermediates[0].crl_url(&c.base_url), "http://pki.example.com/crl/iot.crl");
+    assert_eq!(c.crl_urls("iot_intermediate").0, "http://pki.example.com/crl/iot.crl");
     assert_eq!(c.default_profile.as_deref(), Some("default"));
     let d = c.profile("default").unwrap();
     assert_eq!(d.max_validity.as_secs(), 365 * 86_400);

@@ -40,6 +40,9 @@ pub struct Input<'a> {
     pub at: OffsetDateTime,
     /// `None`: valid for whichever of server and client the certificate allows.
     pub purpose: Option<Purpose>,
+    /// CRLs (DER) to check the end-entity certificate against; when given, a certificate
+    /// that no CRL covers is refused.
+    pub crls: &'a [Vec<u8>],
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +66,19 @@ pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
     let secs = u64::try_from(input.at.unix_timestamp()).map_err(|_| Error::Invalid("time before 1970".into()))?;
     let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
 
+    let crls = input
+        .crls
+        .iter()
+        .map(|der| webpki::BorrowedCertRevocationList::from_der(der).map(webpki::CertRevocationList::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Invalid(format!("a CRL is unreadable: {e:?}")))?;
+    let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
+    let revocation = webpki::RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+        b.with_depth(webpki::RevocationCheckDepth::EndEntity)
+            .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+            .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+            .build()
+    });
     let purposes = match input.purpose {
         Some(p) => vec![p],
         None => vec![Purpose::Server, Purpose::Client],
@@ -77,7 +93,7 @@ pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
             &intermediates,
             time,
             purpose.eku(),
-            None,
+            revocation,
             None,
         );
         match result {
@@ -89,13 +105,17 @@ pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
                 }
                 valid_for.push(purpose);
             }
+            // Prefer a reason other than "wrong purpose" when both purposes fail.
             Err(e) => {
-                first_error.get_or_insert(reason(&e, input));
+                let eku = matches!(e, webpki::Error::RequiredEkuNotFoundContext(_));
+                if first_error.is_none() || (!eku && first_error.as_ref().is_some_and(|(was_eku, _)| *was_eku)) {
+                    first_error = Some((eku, reason(&e, input)));
+                }
             }
         }
     }
     if valid_for.is_empty() {
-        return Err(Error::Invalid(first_error.unwrap_or_else(|| "no purpose checked".into())));
+        return Err(Error::Invalid(first_error.map(|(_, r)| r).unwrap_or_else(|| "no purpose checked".into())));
     }
     check_key_usage(input.leaf)?;
     if let Some(name) = input.name {
@@ -162,6 +182,34 @@ fn reason(e: &webpki::Error, input: &Input<'_>) -> String {
         E::EndEntityUsedAsCa => "an end-entity certificate appears as an issuer in the chain".into(),
         E::NameConstraintViolation => "a name in the certificate violates an issuer's name constraints".into(),
         E::BadDer | E::BadDerTime => "the certificate is not valid DER".into(),
+        E::CertRevoked => "certificate is revoked (listed on the CRL)".into(),
+        E::UnknownRevocationStatus => "no CRL given covers the certificate".into(),
+        E::CrlExpired { .. } => "the CRL is past its nextUpdate".into(),
+        E::InvalidCrlSignatureForPublicKey => "the CRL's signature does not verify with the issuer's key".into(),
         other => format!("verification failed: {other:?}"),
     }
+}
+
+/// id-kp-OCSPSigning (1.3.6.1.5.5.7.3.9), DER content octets.
+const EKU_OCSP_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
+
+/// Checks a delegated OCSP responder certificate (RFC 6960 4.2.2.2): issued by the CA
+/// itself, valid at `at`, and carrying id-kp-OCSPSigning.
+pub fn delegated_ocsp_signer(signer: &[u8], issuer: &[u8], at: OffsetDateTime) -> Result<(), Error> {
+    let signer_der = CertificateDer::from(signer);
+    let issuer_der = CertificateDer::from(issuer);
+    let ee = EndEntityCert::try_from(&signer_der).map_err(|e| Error::Invalid(format!("OCSP responder certificate: {e:?}")))?;
+    let anchor = webpki::anchor_from_trusted_cert(&issuer_der).map_err(|e| Error::Invalid(format!("issuer certificate: {e:?}")))?;
+    let secs = u64::try_from(at.unix_timestamp()).map_err(|_| Error::Invalid("time before 1970".into()))?;
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &[anchor],
+        &[],
+        UnixTime::since_unix_epoch(Duration::from_secs(secs)),
+        WebpkiEku::required(EKU_OCSP_SIGNING),
+        None,
+        None,
+    )
+    .map_err(|e| Error::Invalid(format!("the OCSP responder certificate is not valid for this CA: {e:?}")))?;
+    Ok(())
 }

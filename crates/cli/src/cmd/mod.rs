@@ -4,6 +4,8 @@ mod ca;
 mod cert;
 mod crl;
 mod init;
+mod ocsp;
+mod revocation;
 mod serve;
 mod verify;
 
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Ca(c) => ca::run(&ctx, c),
         Command::Cert(c) => cert::run(&ctx, c),
         Command::Crl(c) => crl::run(&ctx, c),
+        Command::Ocsp(c) => ocsp::run(&ctx, c),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Bench(c) => bench::run(&ctx, c),
     }

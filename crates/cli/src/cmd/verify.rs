@@ -4,11 +4,11 @@ use ironpki_x509::verify::{self, Purpose};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{read_file, Ctx};
+use super::{read_file, revocation, Ctx};
 use crate::args::{PurposeArg, VerifyArgs};
 use crate::{fail, output, Failure};
 
-fn certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
+pub fn certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
     let ders = ironpki_x509::pem::blocks(&read_file(path)?, "CERTIFICATE", "certificate")
         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
     for der in &ders {
@@ -24,19 +24,37 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Failure> {
     if let Some(chain) = &args.chain {
         intermediates.extend(certs(chain)?);
     }
-    let roots = match &args.roots {
-        Some(path) => certs(path)?,
-        None => {
-            let authority = ctx.open()?;
+    let authority = if args.roots.is_none() { Some(ctx.open()?) } else { None };
+    let roots = match (&args.roots, &authority) {
+        (Some(path), _) => certs(path)?,
+        (None, Some(authority)) => {
             let cas = authority.cas()?;
             intermediates.extend(cas.iter().filter(|c| c.role != "root" && c.status == "active").map(|c| c.der.clone()));
             cas.into_iter().filter(|c| c.role == "root" && c.status == "active").map(|c| c.der).collect()
         }
+        (None, None) => Vec::new(),
     };
     let at = match &args.at {
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map_err(|_| fail(format!("--at {v:?} is not an RFC 3339 time")))?,
         None => OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc()),
     };
+    let mut revocation_note = None;
+    let mut crls = Vec::new();
+    if args.check_revocation {
+        match revocation::check(authority.as_ref(), &leaf, &intermediates, &roots)? {
+            revocation::Outcome::Decided { note, revoked: None } => revocation_note = Some(note),
+            revocation::Outcome::Decided { revoked: Some(reason), .. } => {
+                if ctx.json {
+                    output::json(&serde_json::json!({ "valid": false, "reason": reason }))?;
+                }
+                return Err(fail(format!("invalid: {reason}")));
+            }
+            revocation::Outcome::Crls { ders, note } => {
+                crls = ders;
+                revocation_note = Some(note);
+            }
+        }
+    }
     let result = verify::verify(&verify::Input {
         leaf: &leaf,
         intermediates: &intermediates,
@@ -47,15 +65,19 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Failure> {
             PurposeArg::Server => Purpose::Server,
             PurposeArg::Client => Purpose::Client,
         }),
+        crls: &crls,
     });
     match result {
         Ok(v) => {
             let purposes: Vec<&str> = v.purposes.iter().map(|p| p.name()).collect();
             if ctx.json {
-                output::json(&serde_json::json!({ "valid": true, "purposes": purposes, "chain": v.chain }))?;
+                output::json(&serde_json::json!({ "valid": true, "purposes": purposes, "chain": v.chain, "revocation": revocation_note }))?;
             } else {
                 println!("OK: valid for {} at {}", purposes.join(" and "), output::rfc3339(at));
                 println!("chain: {}", v.chain.join(" <- "));
+                if let Some(note) = revocation_note {
+                    println!("revocation: {note}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
