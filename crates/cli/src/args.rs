@@ -292,4 +292,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         batch: usize,
     },
+    /// Create a PKI in WORK/home whose issuing CA has COUNT revoked certificates, for
+    /// timing `crl generate`; writes their serials to WORK/serials.txt.
+    Revoked {
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        work: PathBuf,
+    },
 }

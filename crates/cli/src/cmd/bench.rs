@@ -17,13 +17,19 @@ use crate::args::BenchCommand;
 use crate::{fail, output, Failure};
 
 pub fn run(ctx: &Ctx, cmd: BenchCommand) -> Result<ExitCode, Failure> {
-    let BenchCommand::Issuance { csrs, work, batch } = cmd;
-    let csrs = ironpki_x509::pem::blocks(&read_file(&csrs)?, "CERTIFICATE REQUEST", "CSR")?;
+    match cmd {
+        BenchCommand::Issuance { csrs, work, batch } => issuance(ctx, &csrs, &work, batch),
+        BenchCommand::Revoked { count, work } => revoked(ctx, count, &work),
+    }
+}
+
+fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCode, Failure> {
+    let csrs = ironpki_x509::pem::blocks(&read_file(csrs)?, "CERTIFICATE REQUEST", "CSR")?;
     if csrs.is_empty() || batch == 0 {
         return Err(fail("need at least one CSR and a batch of at least one"));
     }
     let passphrase = ctx.passphrase(false)?;
-    std::fs::create_dir_all(&work).map_err(|e| fail(format!("{}: {e}", work.display())))?;
+    std::fs::create_dir_all(work).map_err(|e| fail(format!("{}: {e}", work.display())))?;
 
     let (sign_per_sec, verify_per_sec) = bare_crypto(&csrs)?;
     let bare = 1.0 / (1.0 / sign_per_sec + 1.0 / verify_per_sec);
@@ -91,6 +97,68 @@ pub fn run(ctx: &Ctx, cmd: BenchCommand) -> Result<ExitCode, Failure> {
         "verify_per_sec": verify_per_sec,
         "bare_crypto_per_sec": bare,
         "variants": variants,
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fills a fresh PKI with `count` certificates of the issuing CA, all revoked (through
+/// the store's own bulk paths: records, audit entries, revocation sequence).
+fn revoked(ctx: &Ctx, count: usize, work: &Path) -> Result<ExitCode, Failure> {
+    use ironpki_store::{AuditEvent, NewCertificate, Revocation};
+    let passphrase = ctx.passphrase(false)?;
+    let authority = fresh_pki(work, &passphrase, ironpki_config::Durability::Normal)?;
+    let key = ironpki_signer::SoftwareKey::generate(ironpki_x509::KeyType::EcdsaP256)?;
+    let sample = authority.issue(&IssueRequest {
+        profile: Some("bench".into()),
+        subject: RequestSubject::Key {
+            common_name: Some("sample.bench.example".into()),
+            sans: vec![],
+            key_type: ironpki_x509::KeyType::EcdsaP256,
+            public_key_raw: ironpki_signer::Signer::public_key_raw(&key.key).to_vec(),
+        },
+        lifetime: None,
+        requester: "bench".into(),
+    })?;
+    let start = Instant::now();
+    let rng = SystemRandom::new();
+    let now = authority.now().unix_timestamp();
+    let mut serials = String::with_capacity(count * 33);
+    for chunk_start in (0..count).step_by(10_000) {
+        let n = (count - chunk_start).min(10_000);
+        let mut rows = Vec::with_capacity(n);
+        let mut batch = Vec::with_capacity(n);
+        for _ in 0..n {
+            let serial = ironpki_x509::Serial::generate(&rng)?.to_hex();
+            serials.push_str(&serial);
+            serials.push('\n');
+            rows.push((
+                NewCertificate {
+                    issuer: "issuing".into(),
+                    serial: serial.clone(),
+                    subject: "CN=device.bench.example".into(),
+                    common_name: Some("device.bench.example".into()),
+                    sans: vec![],
+                    key_type: "ecdsa-p256".into(),
+                    profile: "bench".into(),
+                    not_before: now - 60,
+                    not_after: sample.not_after.unix_timestamp(),
+                    requester: "bench".into(),
+                    issued_at: now,
+                    der: sample.der.clone(),
+                },
+                AuditEvent::new(now, "bench", "cert.issued", &format!("cert:issuing/{serial}"), json!({ "synthetic": true })),
+            ));
+            batch.push(serial);
+        }
+        authority.store().put_certificates(&rows)?;
+        let revocation = Revocation { at: now, reason: 1, invalidity_date: None };
+        let event = |s: &str| AuditEvent::new(now, "bench", "cert.revoked", &format!("cert:issuing/{s}"), json!({ "reason": 1 }));
+        authority.store().revoke_many("issuing", &batch, &revocation, &event)?;
+    }
+    std::fs::write(work.join("serials.txt"), serials).map_err(|e| fail(e.to_string()))?;
+    output::json(&json!({
+        "home": work.join("home"), "serials": work.join("serials.txt"), "revoked": count,
+        "seconds": start.elapsed().as_secs_f64(), "not_after": sample.not_after.unix_timestamp(),
     }))?;
     Ok(ExitCode::SUCCESS)
 }
