@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job until `ironpki serve` exists: build, initialise a development PKI if
-# there is none, and issue a first server certificate for localhost, checked by openssl.
+# The main job: build, create a development PKI if there is none, and run the online CA
+# (`ironpki serve`: CRLs, CA certificates and OCSP on 127.0.0.1:8080) on the embedded
+# SQLite store.
 #   IRONPKI_HOME        the PKI (default ~/.ironpki)
 #   IRONPKI_PASSPHRASE  CA key passphrase; if unset, a random one is kept in
 #                       $IRONPKI_HOME.passphrase (0600) — for development only.
@@ -21,10 +22,8 @@ if [ -z "${IRONPKI_PASSPHRASE:-}" ]; then
   export IRONPKI_PASSPHRASE
 fi
 
-[ -f "$IRONPKI_HOME/ironpki.yaml" ] || ironpki init --name "IronPKI Development"
-
-out="tls/localhost-$(date +%Y%m%d-%H%M%S)"
-ironpki cert issue --profile server --cn localhost --san ip:127.0.0.1 --san ip:::1 --lifetime 24h --out "$out"
-ironpki ca roots > tls/roots.pem
-SSL_CERT_FILE=/dev/null openssl verify -CAfile tls/roots.pem -untrusted "$out/chain.pem" "$out/cert.pem"
-echo "certificate, key and chain in $out; trust bundle in tls/roots.pem"
+if [ ! -f "$IRONPKI_HOME/ironpki.yaml" ]; then
+  ironpki init --name "IronPKI Development"
+  echo "issue a first certificate with: IRONPKI_HOME=$IRONPKI_HOME target/release/ironpki cert issue --profile server --cn localhost --san ip:127.0.0.1 --out ./tls" >&2
+fi
+exec target/release/ironpki serve
