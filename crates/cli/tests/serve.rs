@@ -44,6 +44,11 @@ fn serves_crls_and_ca_certificates() {
     assert_eq!(problem["type"], "urn:ironpki:problem:unknown-ca");
     let (status, _, _) = http_get(&curl, &server.url("/nothing/here"));
     assert_eq!(status, 404);
+    let (status, _, body) = http_get(&curl, &server.url("/healthz"));
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["crls"]["issuing"]["full"]["expired"], false);
     let _ = good;
 }
 

@@ -41,6 +41,27 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -
     response
 }
 
+/// `GET /healthz`: the process answers, and the CRLs it serves are current. A CRL past
+/// its nextUpdate turns the status to "degraded" (503) until it is regenerated.
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let now = state.authority.now().unix_timestamp();
+    let mut crls = serde_json::Map::new();
+    let mut expired = false;
+    for ca in &state.signing_cas {
+        let published = state.published(ca).unwrap_or_default();
+        let describe = |crl: &Option<Arc<CrlRecord>>| match crl {
+            Some(c) => serde_json::json!({ "number": c.number, "entries": c.entries, "this_update": c.this_update,
+                                           "next_update": c.next_update, "expired": now >= c.next_update }),
+            None => serde_json::Value::Null,
+        };
+        expired |= [&published.full, &published.delta].iter().any(|c| c.as_ref().is_none_or(|c| now >= c.next_update));
+        crls.insert(ca.clone(), serde_json::json!({ "full": describe(&published.full), "delta": describe(&published.delta) }));
+    }
+    let status = if expired { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let body = serde_json::json!({ "status": if expired { "degraded" } else { "ok" }, "crls": crls });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
 /// Polls the store and publishes CRLs as they are due, until the task is aborted.
 pub async fn publish_forever(state: Arc<AppState>, seq: i64) {
     let mut last_seq = Some(seq);

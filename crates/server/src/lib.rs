@@ -42,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/crl/{file}", get(crl::get))
         .route("/ca/{file}", get(ca::certificate))
         .route("/roots.pem", get(ca::roots))
+        .route("/healthz", get(crl::health))
         .route("/ocsp", axum::routing::post(ocsp::post))
         .route("/ocsp/{*request}", get(ocsp::get))
         .fallback(http::not_found)
