@@ -50,6 +50,7 @@ pub struct Answer {
     pub status: &'static str,
 }
 
+
 /// (CA, serial): the cache holds, per certificate, one response per CertID form.
 type CacheKey = (String, Vec<u8>);
 
@@ -172,26 +173,11 @@ impl OcspResponder {
             Ok(r) => r,
             Err(e) => return fail(ResponseStatus::for_request_error(&e)),
         };
-        let delegate = {
-            let delegates = self.delegates();
-            let first = delegates.values().find(|d| d.issuer.matches(&request.cert_ids[0])).cloned();
-            match first {
-                Some(d) if request.cert_ids.iter().all(|id| d.issuer.matches(id)) => d,
-                _ => return fail(ResponseStatus::Unauthorized),
-            }
-        };
+        let Some(delegate) = self.delegate_for(&request.cert_ids) else { return fail(ResponseStatus::Unauthorized) };
         if request.nonce.is_none() && request.cert_ids.len() == 1 {
             let id = &request.cert_ids[0];
-            let now = self.authority.now().unix_timestamp();
-            let half = self.authority.config.revocation.ocsp_validity.0.as_secs() as i64 / 2;
-            let hit = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&key_of(&delegate.ca, &id.serial)).and_then(|forms| {
-                forms
-                    .iter()
-                    .find(|c| c.hash == id.hash && c.params_null == id.hash_params_null && now < c.this_update + half)
-                    .map(|c| (c.der.clone(), c.this_update, c.next_update))
-            });
-            if let Some((der, this_update, next_update)) = hit {
-                return Answer { der, cacheable: Some((this_update, next_update)), status: "cached" };
+            if let Some(hit) = self.lookup(&delegate, id) {
+                return hit;
             }
             return match self.sign_one(&delegate, id) {
                 Ok((signed, status)) => {
@@ -206,6 +192,34 @@ impl OcspResponder {
             Ok(der) => Answer { der: Arc::new(der), cacheable: None, status: "signed" },
             Err(_) => fail(ResponseStatus::InternalError),
         }
+    }
+
+    /// Answers from memory, without touching the store or a key: for a request for one
+    /// certificate, without a nonce, whose response is held and fresh. `None` otherwise
+    /// (then [`OcspResponder::answer`] decides). Cheap enough to call on an async thread.
+    pub fn answer_cached(&self, request: &[u8]) -> Option<Answer> {
+        let request = ocsp::parse_request(request).ok()?;
+        if request.nonce.is_some() || request.cert_ids.len() != 1 {
+            return None;
+        }
+        let delegate = self.delegate_for(&request.cert_ids)?;
+        self.lookup(&delegate, &request.cert_ids[0])
+    }
+
+    fn delegate_for(&self, ids: &[CertId]) -> Option<Arc<Delegate>> {
+        let delegates = self.delegates();
+        let head = ids.first()?;
+        let first = delegates.values().find(|d| d.issuer.matches(head)).cloned()?;
+        ids.iter().all(|id| first.issuer.matches(id)).then_some(first)
+    }
+
+    fn lookup(&self, delegate: &Delegate, id: &CertId) -> Option<Answer> {
+        let now = self.authority.now().unix_timestamp();
+        let half = self.authority.config.revocation.ocsp_validity.0.as_secs() as i64 / 2;
+        let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+        let forms = cache.get(&key_of(&delegate.ca, &id.serial))?;
+        let hit = forms.iter().find(|c| c.hash == id.hash && c.params_null == id.hash_params_null && now < c.this_update + half)?;
+        Some(Answer { der: hit.der.clone(), cacheable: Some((hit.this_update, hit.next_update)), status: "cached" })
     }
 
     fn status(&self, ca: &str, serial: &Serial) -> Result<CertStatus, Error> {

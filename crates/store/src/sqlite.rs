@@ -83,6 +83,8 @@ CREATE TABLE crls (
     PRIMARY KEY (issuer, number)
 );
 CREATE INDEX crls_latest ON crls (issuer, base_number IS NULL, number);
+"#, r#"
+DROP INDEX crls_latest;
 "#];
 
 /// How hard a commit waits for the disk.
@@ -506,9 +508,20 @@ impl Store for SqliteStore {
 
     fn put_crl(&self, crl: &CrlRecord, event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
+            // The DER goes in through incremental blob I/O: binding it as a parameter would
+            // make SQLite copy the whole CRL (tens of MB for a million entries).
             let result = tx.execute(
                 &format!("INSERT INTO crls ({CRL_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                params![crl.issuer, crl.number, crl.base_number, crl.this_update, crl.next_update, crl.revocation_seq, crl.entries, crl.der],
+                params![
+                    crl.issuer,
+                    crl.number,
+                    crl.base_number,
+                    crl.this_update,
+                    crl.next_update,
+                    crl.revocation_seq,
+                    crl.entries,
+                    rusqlite::blob::ZeroBlob(i32::try_from(crl.der.len()).map_err(|_| Error::Backend("CRL over 2 GiB".into()))?)
+                ],
             );
             match result {
                 Err(e) if is_unique_violation(&e) => {
@@ -516,6 +529,10 @@ impl Store for SqliteStore {
                 }
                 other => other?,
             };
+            let rowid = tx.last_insert_rowid();
+            let mut blob = tx.blob_open(rusqlite::MAIN_DB, "crls", "der", rowid, false)?;
+            std::io::Write::write_all(&mut blob, &crl.der).map_err(|e| Error::Backend(e.to_string()))?;
+            blob.close()?;
             // Keep the newest full and delta CRL; numbers stay monotonic through MAX(number).
             tx.execute(
                 "DELETE FROM crls WHERE issuer = ?1 AND (base_number IS NULL) = ?2 AND number < ?3",

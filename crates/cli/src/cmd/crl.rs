@@ -17,11 +17,14 @@ pub fn run(ctx: &Ctx, cmd: CrlCommand) -> Result<ExitCode, Failure> {
             };
             authority.unlock(&ca, &ctx.passphrase(false)?)?;
             let crl = authority.generate_crl(&ca, delta)?;
-            let bytes = if pem { ironpki_x509::pem::encode("X509 CRL", &crl.der).into_bytes() } else { crl.der.clone() };
             if out.exists() {
                 std::fs::remove_file(&out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
             }
-            write_public_file(&out, &bytes)?;
+            if pem {
+                write_public_file(&out, ironpki_x509::pem::encode("X509 CRL", &crl.der).as_bytes())?;
+            } else {
+                write_public_file(&out, &crl.der)?;
+            }
             if ctx.json {
                 return output::json(&crl).map(|_| ExitCode::SUCCESS);
             }
