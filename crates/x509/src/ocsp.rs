@@ -374,7 +374,8 @@ impl<'a> Responder<'a> {
             .ok()
             .filter(|c| c.to_der().is_ok_and(|d| d == cert_der))
             .ok_or_else(|| Error::malformed("responder certificate", "not a DER certificate x509-cert reproduces"))?;
-        let signature_algorithm = signature_algorithm(signer.key_type());
+        let signature_algorithm = AlgorithmIdentifierOwned::from_der(signer.key_type().signature_algorithm_der())
+            .map_err(|e| encoding("signature algorithm", e))?;
         Ok(Responder { signer, cert, key_hash: HashAlg::Sha1.digest(key), signature_algorithm })
     }
 
@@ -605,16 +606,6 @@ fn nonce_extension(nonce: &[u8]) -> Result<Extension, Error> {
     check_nonce(nonce).map_err(Error::Invalid)?;
     let value = octets(nonce)?.to_der().map_err(|e| encoding("nonce", e))?;
     Ok(Extension { extn_id: OID_OCSP_NONCE, critical: false, extn_value: octets(&value)? })
-}
-
-fn signature_algorithm(key_type: KeyType) -> AlgorithmIdentifierOwned {
-    let (oid, parameters) = match key_type {
-        KeyType::EcdsaP256 => (OID_ECDSA_SHA256, None),
-        KeyType::EcdsaP384 => (OID_ECDSA_SHA384, None),
-        KeyType::Ed25519 => (OID_ED25519, None),
-        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => (OID_RSA_SHA256, Some(Any::from(AnyRef::from(Null)))),
-    };
-    AlgorithmIdentifierOwned { oid, parameters }
 }
 
 fn crl_reason(reason: Reason) -> CrlReason {
