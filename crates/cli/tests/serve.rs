@@ -86,6 +86,16 @@ fn pki_on_port(extra: &[(&str, &str)]) -> (Pki, String) {
     (pki, format!("127.0.0.1:{port}"))
 }
 
+/// `cert verify --check-revocation` as a relying party outside the PKI runs it: the
+/// PKI's roots, no home.
+fn verify_as_outsider(pki: &Pki) -> std::process::Output {
+    let roots = pki.roots();
+    pki.cmd(&["cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
+        .env("IRONPKI_HOME", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
 fn start(pki: &Pki, listen: &str) -> common::Server {
     use std::io::BufRead;
     let mut child = pki
@@ -112,14 +122,7 @@ fn verify_check_revocation_uses_the_store_then_ocsp_then_crls() {
         .unwrap()
         .to_string();
     let _server = start(&pki, &listen);
-    let roots = pki.roots();
-    let outsider = |pki: &Pki| {
-        pki.cmd(&["--output", "json", "cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
-            .env("IRONPKI_HOME", "/nonexistent")
-            .output()
-            .unwrap()
-    };
-    let out = outsider(&pki);
+    let out = verify_as_outsider(&pki);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("good (OCSP http://"), "{}", String::from_utf8_lossy(&out.stdout));
     let local = pki.ok(&["cert", "verify", "v/cert.pem", "--check-revocation"]);
@@ -129,7 +132,7 @@ fn verify_check_revocation_uses_the_store_then_ocsp_then_crls() {
     let e = pki.fails(&["cert", "verify", "v/cert.pem", "--check-revocation"]);
     assert!(e.contains("certificate is revoked since") && e.contains("keyCompromise"), "{e}");
     let refused = wait_until(Duration::from_secs(1), || {
-        let out = outsider(&pki);
+        let out = verify_as_outsider(&pki);
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked at")
     });
     assert!(refused.is_some(), "OCSP through --check-revocation did not report the revocation");
@@ -142,18 +145,11 @@ fn verify_check_revocation_uses_the_store_then_ocsp_then_crls() {
         .unwrap()
         .to_string();
     let _server = start(&pki, &listen);
-    let roots = pki.roots();
-    let outsider = |pki: &Pki| {
-        pki.cmd(&["cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
-            .env("IRONPKI_HOME", "/nonexistent")
-            .output()
-            .unwrap()
-    };
-    let out = outsider(&pki);
+    let out = verify_as_outsider(&pki);
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("not revoked (CRL http://"), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     pki.ok(&["cert", "revoke", &serial, "--reason", "superseded"]);
     let refused = wait_until(Duration::from_secs(1), || {
-        let out = outsider(&pki);
+        let out = verify_as_outsider(&pki);
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked (listed on the CRL)")
     });
     assert!(refused.is_some(), "the CRL through --check-revocation did not report the revocation");
