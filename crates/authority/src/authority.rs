@@ -22,6 +22,7 @@ pub struct Authority {
     pub(crate) issuers: RwLock<HashMap<String, Arc<Unlocked>>>,
     /// Who is acting, as recorded in the audit log.
     pub actor: String,
+    pub(crate) credentials: crate::tokens::CredentialCache,
 }
 
 /// An issuing CA ready to sign, with the chain it hands out (loaded once at unlock).
@@ -44,17 +45,22 @@ impl Authority {
         }
         let loaded = ironpki_config::load(&home.config_path())?;
         let store = open_store(&home, &loaded.config)?;
-        let authority = Authority {
+        let authority = Authority::assemble(home, loaded.config, store, clock, actor);
+        authority.record_config_hash(&loaded.raw)?;
+        Ok(authority)
+    }
+
+    pub(crate) fn assemble(home: Home, config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>, actor: &str) -> Authority {
+        Authority {
             home,
-            config: loaded.config,
+            config,
             store,
             clock,
             rng: SystemRandom::new(),
             issuers: RwLock::new(HashMap::new()),
             actor: actor.to_string(),
-        };
-        authority.record_config_hash(&loaded.raw)?;
-        Ok(authority)
+            credentials: Default::default(),
+        }
     }
 
     pub(crate) fn record_config_hash(&self, raw: &[u8]) -> Result<(), Error> {
@@ -80,7 +86,12 @@ impl Authority {
     }
 
     pub(crate) fn event(&self, action: &str, target: &str, details: serde_json::Value) -> AuditEvent {
-        AuditEvent::new(self.now().unix_timestamp(), &self.actor, action, target, details)
+        self.event_by(&self.actor, action, target, details)
+    }
+
+    /// An audit event done by `actor` (a caller of the API rather than this process).
+    pub(crate) fn event_by(&self, actor: &str, action: &str, target: &str, details: serde_json::Value) -> AuditEvent {
+        AuditEvent::new(self.now().unix_timestamp(), actor, action, target, details)
     }
 
     /// The profile called `name`, or the configured default profile.
@@ -176,6 +187,9 @@ impl Authority {
 }
 
 pub(crate) fn open_store(home: &Home, config: &Config) -> Result<Arc<dyn Store>, Error> {
+    if let Some(url) = &config.store.postgres {
+        return Ok(Arc::new(ironpki_store::postgres::PostgresStore::open(url, config.store.schema.as_deref())?));
+    }
     let durability = match config.store.durability {
         ironpki_config::Durability::Full => Durability::Full,
         ironpki_config::Durability::Normal => Durability::Normal,

@@ -9,6 +9,12 @@ pub enum Error {
     Refused(String),
     #[error("{0}")]
     NotFound(String),
+    /// No credentials, or credentials that do not hold.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this (recorded in the audit log).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]

@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
 use ironpki_config::Config;
@@ -17,7 +17,10 @@ use time::OffsetDateTime;
 
 use crate::cas::{CERT_FILE, KEY_FILE, OFFLINE};
 use crate::error::io;
+use crate::access::Caller;
+use crate::issue::KeyRequest;
 use crate::{Authority, Clock, Error, Home};
+use ironpki_config::ADMIN_PROFILE;
 
 pub struct InitOptions {
     pub org: Option<String>,
@@ -35,6 +38,17 @@ pub struct InitReport {
     pub config: String,
     pub root: CaRecord,
     pub intermediates: Vec<CaRecord>,
+    /// The admin client certificate for the HTTPS API, when the configuration has an
+    /// `admin` profile.
+    pub admin: Option<AdminCredential>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct AdminCredential {
+    /// The certificate followed by its intermediates (PEM).
+    pub certificate: String,
+    pub key: String,
+    pub serial: String,
 }
 
 /// Files and directories created so far, removed again if init fails.
@@ -209,15 +223,7 @@ fn create(
     created.0.push(PathBuf::from(format!("{}-wal", db.display())));
     created.0.push(PathBuf::from(format!("{}-shm", db.display())));
     let store = crate::authority::open_store(home, config)?;
-    let authority = Authority {
-        home: home.clone(),
-        config: config.clone(),
-        store,
-        clock,
-        rng,
-        issuers: RwLock::new(Default::default()),
-        actor: opts.actor.clone(),
-    };
+    let authority = Authority::assemble(home.clone(), config.clone(), store, clock, &opts.actor);
     authority.record_config_hash(raw)?;
     for ca in std::iter::once(&root_record).chain(&intermediates) {
         let event = authority.event(
@@ -228,12 +234,43 @@ fn create(
         );
         authority.store().put_ca(ca, &event)?;
     }
+    let admin = admin_credential(&authority, home, opts, created)?;
     Ok(InitReport {
         home: home.dir.display().to_string(),
         config: home.config_path().display().to_string(),
         root: root_record,
         intermediates,
+        admin,
     })
+}
+
+/// The first API client certificate (role admin), from the `admin` profile when the
+/// configuration has one: key and certificate in `HOME/admin/`.
+fn admin_credential(authority: &Authority, home: &Home, opts: &InitOptions, created: &mut Created) -> Result<Option<AdminCredential>, Error> {
+    let Ok(profile) = authority.profile(Some(ADMIN_PROFILE)) else { return Ok(None) };
+    if !authority.config.serve.client_roles.contains_key(ADMIN_PROFILE) {
+        return Ok(None);
+    }
+    authority.unlock(&profile.issuer, &opts.passphrase)?;
+    let (issued, key) = authority.issue_with_new_key(KeyRequest {
+        profile: Some(ADMIN_PROFILE.into()),
+        common_name: Some("admin".into()),
+        sans: Vec::new(),
+        key_type: ironpki_x509::KeyType::EcdsaP256,
+        lifetime: None,
+        caller: Caller::local(&opts.actor),
+    })?;
+    let dir = home.dir.join("admin");
+    let (cert, key_path) = (dir.join("admin.crt"), dir.join("admin.key"));
+    let mut chain = pem::cert(&issued.der);
+    chain.extend(issued.chain.iter().map(|c| pem::cert(c)));
+    created.file(&key_path, key.pkcs8_pem().as_bytes(), true)?;
+    created.file(&cert, chain.as_bytes(), false)?;
+    Ok(Some(AdminCredential {
+        certificate: absolute(&cert).display().to_string(),
+        key: absolute(&key_path).display().to_string(),
+        serial: issued.serial.to_hex(),
+    }))
 }
 
 fn absolute(p: &Path) -> PathBuf {

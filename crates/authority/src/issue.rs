@@ -3,15 +3,16 @@
 
 use std::time::Duration;
 
-use ironpki_store::{AuditEvent, NewCertificate};
+use ironpki_store::{AuditEvent, CertRecord, NewCertificate};
 use ironpki_x509::csr::Csr;
 use ironpki_x509::keytype::KeyKind;
-use ironpki_x509::profile::Request;
+use ironpki_x509::profile::{Profile, Request};
 use ironpki_x509::san::San;
 use ironpki_x509::{KeyType, Serial};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::access::{Action, Caller};
 use crate::{Authority, Error};
 
 /// Who the certificate is for.
@@ -28,8 +29,9 @@ pub struct IssueRequest {
     pub profile: Option<String>,
     pub subject: Subject,
     pub lifetime: Option<Duration>,
-    /// Recorded with the certificate and in the audit log.
-    pub requester: String,
+    /// Who asks: authorized against the profile and names, recorded with the
+    /// certificate and in the audit log.
+    pub caller: Caller,
 }
 
 #[derive(Debug, Clone)]
@@ -47,57 +49,142 @@ pub struct Issued {
 /// Attempts at a fresh serial when the store reports one as taken.
 const SERIAL_ATTEMPTS: usize = 3;
 
+/// A certificate decided, linted and signed but not yet recorded: nothing may be
+/// returned to the requester until [`Authority::commit`] has stored it.
+pub struct Prepared {
+    row: (NewCertificate, AuditEvent),
+    issued: Issued,
+    /// What it was prepared from, to sign again with a fresh serial on a collision.
+    origin: Origin,
+}
+
+#[derive(Clone)]
+struct Origin {
+    req: IssueRequest,
+    profile: Profile,
+    renewing: Option<CertRecord>,
+}
+
+impl Prepared {
+    pub fn profile(&self) -> &str {
+        &self.issued.profile
+    }
+}
+
 impl Authority {
     /// Issues one certificate.
     pub fn issue(&self, req: &IssueRequest) -> Result<Issued, Error> {
-        let mut last = None;
-        for _ in 0..SERIAL_ATTEMPTS {
-            let (issued, record, event) = self.prepare(req)?;
-            match self.store.put_certificates(&[(record, event)]) {
-                Ok(()) => return Ok(issued),
-                Err(e @ ironpki_store::Error::DuplicateSerial { .. }) => last = Some(e),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Internal(format!("no unique serial after {SERIAL_ATTEMPTS} attempts: {last:?}")))
+        let prepared = self.prepare_issue(req)?;
+        self.commit_one(prepared)
     }
 
     /// Issues many certificates with one durable commit (group commit). Each request
     /// succeeds or fails on its own; none is returned before the commit.
     pub fn issue_batch(&self, reqs: &[IssueRequest]) -> Vec<Result<Issued, Error>> {
-        let mut results: Vec<Result<Issued, Error>> = Vec::with_capacity(reqs.len());
-        let mut rows = Vec::with_capacity(reqs.len());
+        let mut results: Vec<Option<Result<Issued, Error>>> = Vec::with_capacity(reqs.len());
+        let mut batch = Vec::new();
         for req in reqs {
-            match self.prepare(req) {
-                Ok((issued, record, event)) => {
-                    rows.push((record, event));
-                    results.push(Ok(issued));
+            match self.prepare_issue(req) {
+                Ok(p) => {
+                    batch.push(p);
+                    results.push(None);
                 }
-                Err(e) => results.push(Err(e)),
+                Err(e) => results.push(Some(Err(e))),
             }
         }
-        if rows.is_empty() {
-            return results;
+        let mut committed = self.commit(batch).into_iter();
+        results.into_iter().map(|r| r.or_else(|| committed.next()).unwrap_or_else(|| Err(lost()))).collect()
+    }
+
+    /// Issues a successor of `current` (which the caller proved to hold): same profile,
+    /// same subject and names; a new key is welcome.
+    pub fn renew(&self, current: &CertRecord, csr: &[u8], lifetime: Option<Duration>) -> Result<Issued, Error> {
+        let prepared = self.prepare_renewal(current, csr, lifetime)?;
+        self.commit_one(prepared)
+    }
+
+    /// Decides, lints and signs a request (the CPU-bound half of issuance).
+    pub fn prepare_issue(&self, req: &IssueRequest) -> Result<Prepared, Error> {
+        let profile = self.profile(req.profile.as_deref())?;
+        self.prepare(Origin { req: req.clone(), profile, renewing: None })
+    }
+
+    pub(crate) fn prepare_with_profile(&self, req: &IssueRequest, profile: Profile) -> Result<Prepared, Error> {
+        self.prepare(Origin { req: req.clone(), profile, renewing: None })
+    }
+
+    /// As [`Authority::prepare_issue`] for a renewal of `current`.
+    pub fn prepare_renewal(&self, current: &CertRecord, csr: &[u8], lifetime: Option<Duration>) -> Result<Prepared, Error> {
+        let profile = self.profile(Some(&current.profile))?;
+        let req = IssueRequest {
+            profile: Some(current.profile.clone()),
+            subject: Subject::Csr(csr.to_vec()),
+            lifetime,
+            caller: Caller::holder(current),
+        };
+        self.prepare(Origin { req, profile, renewing: Some(current.clone()) })
+    }
+
+    /// Records prepared certificates in one transaction and hands them out. When the
+    /// batch fails (a serial collision, a store fault), each is committed on its own,
+    /// re-signed with a fresh serial if its serial was taken.
+    pub fn commit(&self, batch: Vec<Prepared>) -> Vec<Result<Issued, Error>> {
+        if batch.is_empty() {
+            return Vec::new();
         }
-        if let Err(e) = self.store.put_certificates(&rows) {
-            // Rare (a serial collision or a store fault): fall back to one at a time so
-            // that one bad row does not fail the others.
-            let batch_error = e.to_string();
-            return reqs
-                .iter()
-                .zip(results)
-                .map(|(req, r)| match r {
-                    Ok(_) => self.issue(req).map_err(|e| Error::Internal(format!("{e} (after batch failure: {batch_error})"))),
-                    Err(e) => Err(e),
-                })
-                .collect();
+        let (rows, rest): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.row, (p.issued, p.origin))).unzip();
+        match self.store.put_certificates(&rows) {
+            Ok(()) => rest.into_iter().map(|(issued, _)| Ok(issued)).collect(),
+            Err(e) => {
+                let single = rows.len() == 1;
+                rows.into_iter()
+                    .zip(rest)
+                    .map(|(row, (issued, origin))| {
+                        let prepared = Prepared { row, issued, origin };
+                        if single {
+                            self.retry_collision(prepared, e.to_string())
+                        } else {
+                            self.commit_one(prepared)
+                        }
+                    })
+                    .collect()
+            }
         }
-        results
+    }
+
+    pub(crate) fn commit_one(&self, prepared: Prepared) -> Result<Issued, Error> {
+        let Prepared { row, issued, origin } = prepared;
+        match self.store.put_certificates(std::slice::from_ref(&row)) {
+            Ok(()) => Ok(issued),
+            Err(e) => self.retry_collision(Prepared { row, issued, origin }, e.to_string()),
+        }
+    }
+
+    /// After a failed commit: a taken serial is replaced by a fresh one; anything else
+    /// is the store's fault.
+    fn retry_collision(&self, failed: Prepared, error: String) -> Result<Issued, Error> {
+        let mut origin = failed.origin;
+        let mut last = error;
+        for _ in 0..SERIAL_ATTEMPTS {
+            if !matches!(self.store.certificates_by_serial(&failed.row.0.serial), Ok(found) if !found.is_empty()) {
+                return Err(Error::Internal(format!("recording the certificate failed: {last}")));
+            }
+            let again = self.prepare(origin)?;
+            match self.store.put_certificates(std::slice::from_ref(&again.row)) {
+                Ok(()) => return Ok(again.issued),
+                Err(e @ ironpki_store::Error::DuplicateSerial { .. }) => {
+                    last = e.to_string();
+                    origin = again.origin;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Internal(format!("no unique serial after {SERIAL_ATTEMPTS} attempts: {last}")))
     }
 
     /// Decides, lints and signs; returns the certificate and the rows that record it.
-    fn prepare(&self, req: &IssueRequest) -> Result<(Issued, NewCertificate, AuditEvent), Error> {
-        let profile = self.profile(req.profile.as_deref())?;
+    fn prepare(&self, origin: Origin) -> Result<Prepared, Error> {
+        let (req, profile, renewing) = (&origin.req, &origin.profile, origin.renewing.as_ref());
         let (request, public_key_raw, source) = match &req.subject {
             Subject::Csr(bytes) => {
                 let csr = Csr::parse_and_verify(bytes)?;
@@ -116,6 +203,14 @@ impl Authority {
             }
         };
         let grant = profile.evaluate(&request)?;
+        let sans: Vec<String> = grant.sans.iter().map(|s| s.to_string()).collect();
+        match renewing {
+            Some(current) => same_identity(current, grant.subject.common_name.as_deref(), &sans)?,
+            None => self.authorize(
+                &req.caller,
+                &Action::Issue { profile: &profile.name, common_name: grant.subject.common_name.as_deref(), sans: &grant.sans },
+            )?,
+        }
         let unlocked = self.issuer(&profile.issuer)?;
         let issuer = &unlocked.ca;
         let now = self.now();
@@ -130,7 +225,6 @@ impl Authority {
         let serial = Serial::generate(&self.rng)?;
         let signed = issuer.issue(&grant, &public_key_raw, &serial, now, self.config.backdate.0)?;
 
-        let sans: Vec<String> = grant.sans.iter().map(|s| s.to_string()).collect();
         let subject = grant.subject.display();
         let record = NewCertificate {
             issuer: issuer.name.clone(),
@@ -142,28 +236,82 @@ impl Authority {
             profile: profile.name.clone(),
             not_before: signed.not_before.unix_timestamp(),
             not_after: signed.not_after.unix_timestamp(),
-            requester: req.requester.clone(),
+            requester: req.caller.id.clone(),
             issued_at: now.unix_timestamp(),
             der: signed.der.clone(),
         };
-        let event = self.event(
-            "cert.issued",
-            &format!("cert:{}/{}", issuer.name, serial),
-            json!({
-                "serial": serial.to_hex(), "issuer": issuer.name, "profile": profile.name, "subject": subject,
-                "sans": sans, "key_type": grant.key_type.name(), "not_after": record.not_after,
-                "requester": req.requester, "key_source": source,
-            }),
-        );
+        let mut details = json!({
+            "serial": serial.to_hex(), "issuer": issuer.name, "profile": profile.name, "subject": subject,
+            "sans": sans, "key_type": grant.key_type.name(), "not_after": record.not_after,
+            "requester": req.caller.id, "key_source": source,
+        });
+        let action = match renewing {
+            Some(current) => {
+                details["renews"] = json!({ "issuer": current.issuer, "serial": current.serial });
+                "cert.renewed"
+            }
+            None => "cert.issued",
+        };
+        let event = self.event_by(&req.caller.id, action, &format!("cert:{}/{}", issuer.name, serial), details);
         let issued = Issued {
             serial,
             der: signed.der,
             chain: unlocked.chain.clone(),
             issuer: issuer.name.clone(),
-            profile: profile.name,
+            profile: profile.name.clone(),
             not_before: signed.not_before,
             not_after: signed.not_after,
         };
-        Ok((issued, record, event))
+        Ok(Prepared { row: (record, event), issued, origin })
     }
+}
+
+/// A renewal keeps the identity: the same common name and the same set of SANs.
+fn same_identity(current: &CertRecord, common_name: Option<&str>, sans: &[String]) -> Result<(), Error> {
+    let mut want: Vec<&str> = current.sans.iter().map(String::as_str).collect();
+    let mut got: Vec<&str> = sans.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    if current.common_name.as_deref() != common_name || want != got {
+        return Err(Error::Refused(format!(
+            "a renewal keeps the identity of certificate {}: common name {:?} and SANs [{}], not {:?} and [{}]",
+            current.serial,
+            current.common_name.as_deref().unwrap_or(""),
+            want.join(", "),
+            common_name.unwrap_or(""),
+            got.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// A certificate for a key the authority generates (for callers that cannot make
+/// keys: constrained devices, `cert issue`). Recorded with `key_source: generated`.
+#[derive(Debug, Clone)]
+pub struct KeyRequest {
+    pub profile: Option<String>,
+    pub common_name: Option<String>,
+    pub sans: Vec<San>,
+    pub key_type: KeyType,
+    pub lifetime: Option<Duration>,
+    pub caller: Caller,
+}
+
+impl Authority {
+    /// Generates a key and issues its certificate; the key is returned, never stored.
+    pub fn issue_with_new_key(&self, req: KeyRequest) -> Result<(Issued, ironpki_signer::GeneratedKey), Error> {
+        let key = ironpki_signer::SoftwareKey::generate(req.key_type)?;
+        let subject = Subject::Key {
+            common_name: req.common_name,
+            sans: req.sans,
+            key_type: req.key_type,
+            public_key_raw: ironpki_x509::Signer::public_key_raw(&key.key).to_vec(),
+        };
+        let issued = self.issue(&IssueRequest { profile: req.profile, subject, lifetime: req.lifetime, caller: req.caller })?;
+        Ok((issued, key))
+    }
+}
+
+fn lost() -> Error {
+    Error::Internal("a prepared certificate went missing in the batch".into())
 }

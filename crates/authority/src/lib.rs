@@ -7,6 +7,7 @@
 //! never re-implement a decision. Time comes from a [`Clock`]; keys stay in the signer.
 #![forbid(unsafe_code)]
 
+mod access;
 mod authority;
 mod cas;
 mod clock;
@@ -15,13 +16,18 @@ mod error;
 mod home;
 mod init;
 mod issue;
+mod listener;
 pub mod ocsp;
 mod revoke;
+mod tokens;
 
+pub use access::{Action, Caller};
 pub use authority::Authority;
+pub use tokens::{NewToken, TokenSecret, CREDENTIAL_CACHE};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::Error;
 pub use home::Home;
-pub use init::{init, InitOptions, InitReport};
-pub use issue::{Issued, IssueRequest, Subject as RequestSubject};
+pub use init::{init, AdminCredential, InitOptions, InitReport};
+pub use issue::{Issued, IssueRequest, KeyRequest, Prepared, Subject as RequestSubject};
+pub use listener::{LISTENER_PROFILE, LISTENER_VALIDITY};
 pub use ironpki_signer::Passphrase;

@@ -5,6 +5,9 @@ use ironpki_x509::revocation::Reason;
 use ironpki_x509::Serial;
 use serde_json::json;
 
+use ironpki_config::Role;
+
+use crate::access::{Action, Caller};
 use crate::{Authority, Error};
 
 impl Authority {
@@ -28,18 +31,21 @@ impl Authority {
     /// Revokes a certificate. Unknown or already revoked: an error, nothing changed.
     pub fn revoke(
         &self,
+        caller: &Caller,
         serial: &str,
         issuer: Option<&str>,
         reason: Reason,
         invalidity_date: Option<i64>,
     ) -> Result<CertRecord, Error> {
         let cert = self.certificate(serial, issuer)?;
+        self.authorize(caller, &Action::Revoke { cert: &cert })?;
         if cert.status == ironpki_store::CertStatus::Revoked {
             return Err(Error::Conflict(format!("certificate {} is already revoked", cert.serial)));
         }
         let now = self.now().unix_timestamp();
         let revocation = Revocation { at: now, reason: reason.code(), invalidity_date };
-        let event = self.event(
+        let event = self.event_by(
+            &caller.id,
             "cert.revoked",
             &format!("cert:{}/{}", cert.issuer, cert.serial),
             json!({ "serial": cert.serial, "issuer": cert.issuer, "reason": reason.name(), "reason_code": reason.code(),
@@ -57,14 +63,25 @@ impl Authority {
     /// Revokes many certificates of one issuer, one transaction per `BULK_BATCH`, with an
     /// audit entry for each certificate. Serials unknown or already revoked are skipped.
     /// `progress` is told how many were handled so far. Returns the serials revoked.
+    /// A caller other than an admin must be allowed to revoke every one of them, or
+    /// none is revoked.
     pub fn revoke_bulk(
         &self,
+        caller: &Caller,
         issuer: &str,
         serials: &[String],
         reason: Reason,
         invalidity_date: Option<i64>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<String>, Error> {
+        if caller.role != Role::Admin {
+            for serial in serials {
+                let serial = serial.parse::<Serial>()?.to_hex();
+                for cert in self.store.certificates_by_serial(&serial)?.iter().filter(|c| c.issuer == issuer) {
+                    self.authorize(caller, &Action::Revoke { cert })?;
+                }
+            }
+        }
         let mut revoked = Vec::new();
         let mut done = 0;
         for chunk in serials.chunks(BULK_BATCH) {
@@ -73,7 +90,8 @@ impl Authority {
             let now = self.now().unix_timestamp();
             let revocation = Revocation { at: now, reason: reason.code(), invalidity_date };
             let event = |serial: &str| {
-                self.event(
+                self.event_by(
+                    &caller.id,
                     "cert.revoked",
                     &format!("cert:{issuer}/{serial}"),
                     json!({ "serial": serial, "issuer": issuer, "reason": reason.name(), "reason_code": reason.code(),

@@ -28,7 +28,7 @@ pub enum Output {
 pub enum Command {
     /// Create a PKI: the home, the root CA, the intermediates and the store.
     Init(InitArgs),
-    /// Run the online CA: CRLs, CA certificates and OCSP over HTTP.
+    /// Run the online CA: the REST API over HTTPS; CRLs, CA certificates and OCSP over HTTP.
     Serve(ServeArgs),
     /// Certificate authorities.
     #[command(subcommand)]
@@ -45,6 +45,11 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// API tokens for the REST API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply pending store migrations and print the schema version.
+    Migrate,
     /// Measurements for the benchmark harness (bench/run.sh).
     #[command(subcommand, hide = true)]
     Bench(BenchCommand),
@@ -56,6 +61,42 @@ pub struct ServeArgs {
     /// Port 0 picks a free port; the address is printed on the first line.
     #[arg(long)]
     pub http_listen: Option<String>,
+    /// HTTPS listener for the REST API (default: serve.https_listen, 127.0.0.1:8443).
+    /// Port 0 picks a free port; the address is printed on the second line.
+    #[arg(long)]
+    pub https_listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once.
+    Create(TokenCreateArgs),
+    /// List tokens (without secrets).
+    List,
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id (as listed).
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub struct TokenCreateArgs {
+    /// admin, operator or auditor.
+    #[arg(long)]
+    pub role: String,
+    /// Profiles the token may issue from (comma-separated; default: all its role allows).
+    #[arg(long, value_delimiter = ',')]
+    pub profiles: Vec<String>,
+    /// Patterns every requested name must match, e.g. '*.iot.example.com' (repeatable).
+    #[arg(long = "san-pattern")]
+    pub san_patterns: Vec<String>,
+    /// Lifetime, e.g. 90d (default: no expiry).
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// A note on what the token is for.
+    #[arg(long, default_value = "")]
+    pub description: String,
 }
 
 #[derive(Args)]

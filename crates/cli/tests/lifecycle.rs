@@ -40,8 +40,8 @@ fn revoke_list_and_audit() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(actions, ["config.changed", "ca.created", "ca.created", "cert.issued", "cert.issued", "cert.revoked"]);
-    assert!(pki.ok(&["audit", "verify"]).contains("intact: 6 entries"));
+    assert_eq!(actions, ["config.changed", "ca.created", "ca.created", "cert.issued", "cert.issued", "cert.issued", "cert.revoked"]);
+    assert!(pki.ok(&["audit", "verify"]).contains("intact: 7 entries"));
 }
 
 #[test]

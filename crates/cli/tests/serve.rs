@@ -97,17 +97,7 @@ fn verify_as_outsider(pki: &Pki) -> std::process::Output {
 }
 
 fn start(pki: &Pki, listen: &str) -> common::Server {
-    use std::io::BufRead;
-    let mut child = pki
-        .cmd(&["serve", "--http-listen", listen])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(pki.path("serve.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    common::Server { child, base: format!("http://{listen}") }
+    pki.serve_at(listen)
 }
 
 #[test]

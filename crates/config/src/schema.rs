@@ -14,7 +14,7 @@ use crate::Dur;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "store")]
     pub store: StoreConfig,
     /// Base of the URLs stamped into certificates (CRL, OCSP, CA issuers).
     #[serde(default = "default_base_url")]
@@ -45,15 +45,106 @@ pub struct ServeConfig {
     /// Plain-HTTP listener for CRLs, CA certificates and OCSP (what relying parties fetch).
     #[serde(default = "default_http_listen")]
     pub http_listen: String,
+    /// HTTPS listener for the REST API (and the same public documents).
+    #[serde(default = "default_https_listen")]
+    pub https_listen: String,
+    /// Names in the HTTPS server certificate (DNS names or IP addresses); empty for
+    /// localhost, 127.0.0.1, ::1 and this machine's host name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_names: Vec<String>,
+    /// The CA that issues the HTTPS server certificate (default: the first intermediate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_issuer: Option<String>,
+    /// Client certificates that authenticate to the API: the profile a certificate was
+    /// issued under → the role it carries. Only admins may issue from these profiles.
+    #[serde(default = "default_client_roles")]
+    pub client_roles: BTreeMap<String, RoleGrant>,
+    /// Requests per second each identity may make (a token bucket of twice this size).
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit: u32,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body: usize,
+}
+
+/// What a role allows; `profiles` and `san_patterns` narrow an operator (empty: no limit).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleGrant {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub san_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read-only: certificates, CAs, profiles, the audit log, metrics.
+    Auditor,
+    /// Issue, renew and revoke, within its profiles and SAN patterns.
+    Operator,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Auditor => "auditor",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "operator" => Ok(Role::Operator),
+            "auditor" => Ok(Role::Auditor),
+            other => Err(format!("{other:?} is not a role (admin, operator, auditor)")),
+        }
+    }
 }
 
 fn default_http_listen() -> String {
     "127.0.0.1:8080".into()
 }
 
+fn default_https_listen() -> String {
+    "127.0.0.1:8443".into()
+}
+
+/// The profile `ironpki init` issues the first admin client certificate from.
+pub const ADMIN_PROFILE: &str = "admin";
+
+fn default_client_roles() -> BTreeMap<String, RoleGrant> {
+    BTreeMap::from([(ADMIN_PROFILE.to_string(), RoleGrant { role: Role::Admin, profiles: vec![], san_patterns: vec![] })])
+}
+
+fn default_rate_limit() -> u32 {
+    2000
+}
+
+fn default_max_body() -> usize {
+    64 * 1024
+}
+
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { http_listen: default_http_listen() }
+        ServeConfig {
+            http_listen: default_http_listen(),
+            https_listen: default_https_listen(),
+            tls_names: Vec::new(),
+            tls_issuer: None,
+            client_roles: default_client_roles(),
+            rate_limit: default_rate_limit(),
+            max_body: default_max_body(),
+        }
     }
 }
 
@@ -65,6 +156,8 @@ fn default_backdate() -> Dur {
     Dur(std::time::Duration::from_secs(300))
 }
 
+/// Where records live: the embedded SQLite file (default) or PostgreSQL, written either
+/// as a map or, for PostgreSQL, as its URL alone (`store: postgres://user@host/db`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
@@ -74,11 +167,39 @@ pub struct StoreConfig {
     /// `full` (fsync every commit) or `normal` (survives a crash of ironpki, not of the machine).
     #[serde(default)]
     pub durability: Durability,
+    /// A PostgreSQL URL (`postgres://user@host:5432/db?pool_size=16`); when set, SQLite is not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+    /// PostgreSQL schema holding the tables (default: the server's search_path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+}
+
+/// `store:` as written: a map, or a PostgreSQL URL alone.
+pub(crate) fn store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StoreConfig, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = StoreConfig;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map such as { sqlite: ironpki.db } or a postgres:// URL")
+        }
+        fn visit_str<E: serde::de::Error>(self, url: &str) -> Result<StoreConfig, E> {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(StoreConfig { postgres: Some(url.to_string()), ..StoreConfig::default() })
+            } else {
+                Err(E::custom(format!("{url:?} is not a postgres:// URL (or write a map: {{ sqlite: FILE }})")))
+            }
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<StoreConfig, A::Error> {
+            StoreConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { sqlite: default_sqlite(), durability: Durability::default() }
+        StoreConfig { sqlite: default_sqlite(), durability: Durability::default(), postgres: None, schema: None }
     }
 }
 
@@ -246,7 +367,9 @@ impl Default for AutomationConfig {
 pub struct MtlsConfig {
     #[serde(default = "default_tls")]
     pub min_tls_version: String,
-    #[serde(default = "yes")]
+    /// Whether the HTTPS listener refuses connections without a client certificate
+    /// (then API tokens alone are not enough). Presented certificates are always verified.
+    #[serde(default)]
     pub client_auth_required: bool,
     /// TLS 1.3 / 1.2 suite names (IANA); empty for the library's AEAD-only defaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -259,7 +382,7 @@ fn default_tls() -> String {
 
 impl Default for MtlsConfig {
     fn default() -> Self {
-        MtlsConfig { min_tls_version: default_tls(), client_auth_required: true, cipher_suites: Vec::new() }
+        MtlsConfig { min_tls_version: default_tls(), client_auth_required: false, cipher_suites: Vec::new() }
     }
 }
 

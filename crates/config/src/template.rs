@@ -86,6 +86,15 @@ profiles:
       dns: [.iot.internal]
       uri: ["spiffe://ironpki.internal/device/*"]
 
+  admin:                    # API client certificates with the admin role (serve.client_roles)
+    issuer: issuing
+    validity: {{ default: 365d, max: 397d }}
+    key_usage: [digital_signature]
+    extended_key_usage: [client_auth]
+    key_types: [ecdsa-p256, ecdsa-p384, ed25519]
+    cn_in_san: false
+    subject: {{ organization: "{org}" }}
+
 # default_profile: server   # used when a command names no --profile
 
 revocation:
@@ -101,12 +110,18 @@ automation:
   renew_at_fraction: 0.6666666666666666   # or renew_before: 30d
   # key_rotation: 365d
 
-mtls:
+mtls:                       # the HTTPS listener of `serve`
   min_tls_version: "1.2"
-  client_auth_required: true
+  client_auth_required: false   # true: connections without a client certificate are refused (tokens alone are not enough)
 
 serve:
   http_listen: 127.0.0.1:8080   # CRLs, CA certificates, OCSP (plain HTTP, as relying parties expect)
+  https_listen: 127.0.0.1:8443  # the REST API (and the same public documents)
+  # tls_names: [localhost, 127.0.0.1, "::1"]   # default: these and the host name
+  client_roles:                 # client certificates: issuing profile -> API role
+    admin: {{ role: admin }}
+  rate_limit: 2000              # requests per second per identity
+  max_body: 65536               # bytes
 "#
     )
 }

@@ -143,9 +143,7 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
             format!("{} must be at least 1h and at least ocsp_validity ({})", r.ocsp_responder_validity, r.ocsp_validity),
         );
     }
-    if c.serve.http_listen.parse::<std::net::SocketAddr>().is_err() {
-        return err("serve.http_listen", format!("{:?} is not an address such as 127.0.0.1:8080", c.serve.http_listen));
-    }
+    serve(path, c)?;
 
     let a = &c.automation;
     match (a.renew_at_fraction, a.renew_before) {
@@ -163,6 +161,54 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
     for suite in &c.mtls.cipher_suites {
         if !CIPHER_SUITES.contains(&suite.as_str()) {
             return err("mtls.cipher_suites", format!("{suite:?} is not an AEAD suite offered (one of {})", CIPHER_SUITES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn serve(path: &Path, c: &Config) -> Result<(), Error> {
+    let err = |key: &str, reason: String| Err(Error::at(path, key, reason));
+    let s = &c.serve;
+    for (key, addr, example) in
+        [("serve.http_listen", &s.http_listen, "127.0.0.1:8080"), ("serve.https_listen", &s.https_listen, "127.0.0.1:8443")]
+    {
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            return err(key, format!("{addr:?} is not an address such as {example}"));
+        }
+    }
+    for name in &s.tls_names {
+        let ok = name.parse::<std::net::IpAddr>().is_ok()
+            || (!name.is_empty() && name.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+        if !ok {
+            return err("serve.tls_names", format!("{name:?} is neither a DNS name nor an IP address"));
+        }
+    }
+    if let Some(issuer) = &s.tls_issuer {
+        if c.intermediate(issuer).is_none() {
+            return err("serve.tls_issuer", format!("{issuer:?} is not one of the intermediates"));
+        }
+    }
+    for (profile, grant) in &s.client_roles {
+        let key = format!("serve.client_roles.{profile}");
+        if !c.profiles.contains_key(profile) && profile != crate::ADMIN_PROFILE {
+            return err(&key, format!("{profile:?} is not a profile"));
+        }
+        if let Some(p) = grant.profiles.iter().find(|p| !c.profiles.contains_key(*p)) {
+            return err(&format!("{key}.profiles"), format!("{p:?} is not a profile"));
+        }
+        if let Some(p) = grant.san_patterns.iter().find(|p| p.is_empty()) {
+            return err(&format!("{key}.san_patterns"), format!("{p:?} is an empty pattern"));
+        }
+    }
+    if s.rate_limit == 0 {
+        return err("serve.rate_limit", "must be at least 1 request per second".into());
+    }
+    if s.max_body < 1024 {
+        return err("serve.max_body", format!("{} bytes is too small for a CSR (at least 1024)", s.max_body));
+    }
+    if let Some(url) = &c.store.postgres {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return err("store.postgres", format!("{url:?} is not a postgres:// URL"));
         }
     }
     Ok(())

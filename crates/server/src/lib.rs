@@ -7,11 +7,17 @@
 //! It translates between HTTP and the authority; it decides nothing itself.
 #![forbid(unsafe_code)]
 
+pub mod api;
 mod ca;
 mod crl;
 mod http;
+mod https;
+mod issuance;
+pub mod metrics;
+mod observe;
 mod ocsp;
 mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +26,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use ironpki_authority::Authority;
+use tokio::net::TcpListener;
 
 pub use state::AppState;
 
@@ -35,9 +42,12 @@ pub enum Error {
     Store(#[from] ironpki_store::Error),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// What relying parties fetch: CRLs, CA certificates, the trust bundle, OCSP.
+fn public_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/crl/{file}", get(crl::get))
         .route("/ca/{file}", get(ca::certificate))
@@ -45,27 +55,76 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(crl::health))
         .route("/ocsp", axum::routing::post(ocsp::post))
         .route("/ocsp/{*request}", get(ocsp::get))
+}
+
+fn finish(router: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    router
         .fallback(http::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn(observe::trace))
         .with_state(state)
 }
 
-/// Runs the server on `listener` until `shutdown` completes. The authority's issuing
-/// CAs must be unlocked.
+/// The plain-HTTP router (public documents only).
+pub fn router(state: Arc<AppState>) -> Router {
+    finish(public_routes(), state)
+}
+
+/// The HTTPS router: the public documents and the REST API.
+pub fn api_router(state: Arc<AppState>) -> Router {
+    finish(public_routes().merge(api::router()), state)
+}
+
+/// Runs the server until `shutdown` completes: plain HTTP on `http`, and HTTPS with
+/// the API on `https` when given. `ready` runs once both answer. The authority's
+/// issuing CAs must be unlocked.
 pub async fn serve(
     authority: Arc<Authority>,
-    listener: tokio::net::TcpListener,
+    http: TcpListener,
+    https: Option<TcpListener>,
+    ready: impl Future<Output = ()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let state = Arc::new(AppState::start(authority).await?);
+    let state = Arc::new(AppState::start(authority.clone()).await?);
     // CRLs that are missing or due are published before the first request is answered.
     let first = state.clone();
     let seq = tokio::task::spawn_blocking(move || crl::publish_due(&first, None))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
-    let publisher = tokio::spawn(crl::publish_forever(state.clone(), seq));
-    let watcher = tokio::spawn(ocsp::watch_forever(state.clone(), seq));
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
-    publisher.abort();
-    watcher.abort();
+    let mut tasks = vec![tokio::spawn(crl::publish_forever(state.clone(), seq)), tokio::spawn(ocsp::watch_forever(state.clone(), seq))];
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let https_server = match https {
+        Some(listener) => {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let (a, p) = (authority.clone(), provider.clone());
+            let cert = tokio::task::spawn_blocking(move || tls::ListenerCert::issue(&a, &p))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            let cert = Arc::new(cert);
+            let config = tls::server_config(&authority, cert.clone(), provider.clone())?;
+            tasks.push(tokio::spawn(tls::renew_forever(authority.clone(), cert, provider)));
+            let mut rx = stopped.clone();
+            Some(tokio::spawn(https::serve(listener, config, api_router(state.clone()), async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })))
+        }
+        None => None,
+    };
+    let mut rx = stopped.clone();
+    let http_server = axum::serve(http, router(state)).with_graceful_shutdown(async move {
+        let _ = rx.wait_for(|s| *s).await;
+    });
+    let http_task = tokio::spawn(async move { http_server.await });
+    ready.await;
+    shutdown.await;
+    let _ = stop.send(true);
+    let result = http_task.await.map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(task) = https_server {
+        let _ = task.await;
+    }
+    for task in tasks {
+        task.abort();
+    }
     Ok(result?)
 }

@@ -5,6 +5,10 @@ use ironpki_authority::ocsp::OcspResponder;
 use ironpki_authority::Authority;
 use ironpki_store::CrlRecord;
 
+use crate::api::RateLimiter;
+use crate::issuance::Committer;
+use crate::metrics::Metrics;
+use crate::observe::CountsCache;
 use crate::Error;
 
 /// The CRLs being served for one CA.
@@ -24,10 +28,22 @@ pub struct AppState {
     pub crls: RwLock<HashMap<String, Published>>,
     /// None when `revocation.ocsp` is off.
     pub ocsp: Option<Arc<OcspResponder>>,
+    pub metrics: Arc<Metrics>,
+    pub committer: Committer,
+    pub limiter: RateLimiter,
+    pub(crate) counts: CountsCache,
 }
 
 impl AppState {
+    /// Loads what is served from the store (on a blocking thread: the store may not be
+    /// used from async tasks).
     pub async fn start(authority: Arc<Authority>) -> Result<AppState, Error> {
+        tokio::task::spawn_blocking(move || AppState::load(authority))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+
+    fn load(authority: Arc<Authority>) -> Result<AppState, Error> {
         let cas = authority.cas()?;
         let ca_certs = cas.iter().map(|c| (c.name.clone(), c.der.clone())).collect();
         let roots_pem = authority.roots_pem()?;
@@ -40,16 +56,22 @@ impl AppState {
             };
             crls.insert(ca.name.clone(), published);
         }
-        let ocsp = if authority.config.revocation.ocsp {
-            let a = authority.clone();
-            let responder = tokio::task::spawn_blocking(move || OcspResponder::new(a))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
-            Some(Arc::new(responder))
-        } else {
-            None
-        };
-        Ok(AppState { authority, ca_certs, roots_pem, signing_cas, crls: RwLock::new(crls), ocsp })
+        let ocsp = if authority.config.revocation.ocsp { Some(Arc::new(OcspResponder::new(authority.clone())?)) } else { None };
+        let metrics = Arc::new(Metrics::default());
+        let committer = Committer::start(authority.clone(), metrics.clone());
+        let limiter = RateLimiter::new(authority.config.serve.rate_limit);
+        Ok(AppState {
+            authority,
+            ca_certs,
+            roots_pem,
+            signing_cas,
+            crls: RwLock::new(crls),
+            ocsp,
+            metrics,
+            committer,
+            limiter,
+            counts: CountsCache::default(),
+        })
     }
 
     pub fn published(&self, ca: &str) -> Option<Published> {

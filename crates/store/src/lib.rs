@@ -9,13 +9,14 @@
 pub mod audit;
 mod error;
 mod records;
+pub mod postgres;
 pub mod sqlite;
 
 pub use audit::{AuditEntry, AuditEvent};
 pub use error::Error;
 pub use records::{
     CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, NewCa, NewCertificate, Revocation, RevocationState, RevokedEntry,
-    StatusFilter,
+    StatusFilter, TokenRecord,
 };
 
 /// A store engine. Every method that changes state takes the audit event that records
@@ -34,6 +35,8 @@ pub trait Store: Send + Sync {
     /// The revocation state of one certificate, without its DER: what OCSP needs.
     fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error>;
     fn count_certificates(&self) -> Result<u64, Error>;
+    /// Per profile, how many valid certificates have notAfter within `[now, until]`.
+    fn count_expiring(&self, now: i64, until: i64) -> Result<Vec<(String, u64)>, Error>;
     /// (issuer, serial) of every unexpired, unrevoked certificate matching the filters.
     fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error>;
 
@@ -81,6 +84,25 @@ pub trait Store: Send + Sync {
     fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, Error>;
     /// Calls `f` for each audit entry from `since` (exclusive), in sequence order.
     fn for_each_audit(&self, since: u64, f: &mut dyn FnMut(AuditEntry) -> Result<(), Error>) -> Result<(), Error>;
+
+    /// Records a new API token.
+    fn put_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), Error>;
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error>;
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, Error>;
+    /// Marks a token revoked at `at`: [`Error::TokenNotFound`] or
+    /// [`Error::TokenRevoked`] leave everything unchanged.
+    fn revoke_token(&self, id: &str, at: i64, event: &AuditEvent) -> Result<(), Error>;
+
+    /// Takes, renews or keeps the lease `name` for `holder` until `now + ttl`: returns
+    /// true when `holder` holds it afterwards (it was free, expired, or already its own),
+    /// false when another holder's lease is still running. Atomic across processes.
+    fn acquire_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool, Error>;
+    /// Gives the lease up if `holder` holds it.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error>;
+
+    /// The schema version the store is at (migrations are applied when it is opened).
+    fn schema_version(&self) -> Result<i64, Error>;
 
     fn meta(&self, key: &str) -> Result<Option<String>, Error>;
     /// Sets a meta value and appends `event`, atomically.

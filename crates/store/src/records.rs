@@ -94,8 +94,12 @@ pub struct CertFilter {
     pub expiring_within: Option<i64>,
     pub profile: Option<String>,
     pub issuer: Option<String>,
-    /// Only rows with id greater than this (cursor pagination).
+    /// Substring of the common name or of any SAN (case-sensitive).
+    pub name_contains: Option<String>,
+    /// Cursor pagination: rows after this id (in id order), or, with
+    /// `expiring_within`, after (`after_not_after`, `after_id`) in expiry order.
     pub after_id: Option<i64>,
+    pub after_not_after: Option<i64>,
     pub limit: Option<u32>,
 }
 
@@ -139,4 +143,24 @@ pub struct CrlRecord {
 pub enum RevocationState {
     Valid,
     Revoked { at: i64, reason: Option<u8> },
+}
+
+/// An API token. The secret itself is never stored: only its SHA-256.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRecord {
+    /// Public identifier, part of the token string; also the audit actor (`token:ID`).
+    pub id: String,
+    pub description: String,
+    /// `admin`, `operator` or `auditor`.
+    pub role: String,
+    /// Profiles this token may use; empty means all.
+    pub profiles: Vec<String>,
+    /// SAN patterns every requested name must match; empty means any.
+    pub san_patterns: Vec<String>,
+    #[serde(skip)]
+    pub secret_sha256: Vec<u8>,
+    pub created_at: i64,
+    pub created_by: String,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }

@@ -11,81 +11,12 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use crate::audit::{entry_hash, AuditEntry, AuditEvent, GENESIS};
 use crate::{
     CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevocationState,
-    RevokedEntry, StatusFilter, Store,
+    RevokedEntry, StatusFilter, Store, TokenRecord,
 };
+use migrations::MIGRATIONS;
 
-/// Versioned migrations; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE cas (
-    name       TEXT PRIMARY KEY,
-    role       TEXT NOT NULL CHECK (role IN ('root', 'intermediate')),
-    parent     TEXT REFERENCES cas(name),
-    subject    TEXT NOT NULL,
-    serial     TEXT NOT NULL,
-    key_type   TEXT NOT NULL,
-    not_before INTEGER NOT NULL,
-    not_after  INTEGER NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
-    key_ref    TEXT NOT NULL,
-    der        BLOB NOT NULL
-);
-CREATE TABLE certificates (
-    id                INTEGER PRIMARY KEY,
-    serial            TEXT NOT NULL,
-    issuer            TEXT NOT NULL REFERENCES cas(name),
-    subject           TEXT NOT NULL,
-    common_name       TEXT,
-    sans              TEXT NOT NULL,
-    key_type          TEXT NOT NULL,
-    profile           TEXT NOT NULL,
-    not_before        INTEGER NOT NULL,
-    not_after         INTEGER NOT NULL,
-    status            TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
-    revoked_at        INTEGER,
-    revocation_reason INTEGER,
-    invalidity_date   INTEGER,
-    requester         TEXT NOT NULL,
-    issued_at         INTEGER NOT NULL,
-    der               BLOB NOT NULL,
-    UNIQUE (serial, issuer)
-);
-CREATE INDEX certificates_expiry ON certificates (status, not_after);
-CREATE INDEX certificates_profile_expiry ON certificates (profile, not_after);
-CREATE INDEX certificates_issuer ON certificates (issuer, id);
-CREATE TABLE audit (
-    seq       INTEGER PRIMARY KEY,
-    at        INTEGER NOT NULL,
-    actor     TEXT NOT NULL,
-    action    TEXT NOT NULL,
-    target    TEXT NOT NULL,
-    details   TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
-);
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"#, r#"
-ALTER TABLE certificates ADD COLUMN revocation_seq INTEGER;
-UPDATE certificates SET revocation_seq = id WHERE status = 'revoked';
-CREATE UNIQUE INDEX certificates_revocation_seq ON certificates (revocation_seq) WHERE revocation_seq IS NOT NULL;
-CREATE INDEX certificates_revoked ON certificates (issuer, revocation_seq) WHERE revocation_seq IS NOT NULL;
-CREATE TABLE crls (
-    issuer         TEXT NOT NULL REFERENCES cas(name),
-    number         INTEGER NOT NULL,
-    base_number    INTEGER,
-    this_update    INTEGER NOT NULL,
-    next_update    INTEGER NOT NULL,
-    revocation_seq INTEGER NOT NULL,
-    entries        INTEGER NOT NULL,
-    der            BLOB NOT NULL,
-    PRIMARY KEY (issuer, number)
-);
-CREATE INDEX crls_latest ON crls (issuer, base_number IS NULL, number);
-"#, r#"
-DROP INDEX crls_latest;
-"#];
+mod migrations;
+mod tokens;
 
 /// How hard a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,17 +36,36 @@ impl SqliteStore {
     pub fn open(path: &Path, durability: Durability) -> Result<SqliteStore, Error> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Switching a fresh file to WAL, and migrating it, can meet another process doing
+        // the same; SQLite then answers "busy" at once instead of waiting: try again.
+        let mut attempt = 0;
+        loop {
+            match SqliteStore::prepare(&conn, durability) {
+                Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        }
         let store = SqliteStore { conn: Mutex::new(conn) };
-        store.migrate()?;
+        loop {
+            match store.migrate() {
+                Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        }
         Ok(store)
     }
 
-    pub fn schema_version(&self) -> Result<i64, Error> {
-        let conn = self.lock();
-        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    fn prepare(conn: &Connection, durability: Durability) -> Result<(), Error> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
     }
 
     fn migrate(&self) -> Result<(), Error> {
@@ -226,8 +176,19 @@ struct Where {
 
 impl Where {
     fn arg(&mut self, clause: &str, value: rusqlite::types::Value) {
-        self.args.push(value);
-        self.clauses.push(clause.replace('?', &format!("?{}", self.args.len())));
+        self.args(clause, [value]);
+    }
+    /// Adds a clause whose `?`s take `values` in order.
+    fn args<const N: usize>(&mut self, clause: &str, values: [rusqlite::types::Value; N]) {
+        let mut numbered = String::with_capacity(clause.len() + 4 * N);
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                numbered.push_str(&format!("?{}", self.args.len() + i));
+            }
+            numbered.push_str(part);
+        }
+        self.args.extend(values);
+        self.clauses.push(numbered);
     }
     fn raw(&mut self, clause: &str) {
         self.clauses.push(clause.to_string());
@@ -358,8 +319,15 @@ impl Store for SqliteStore {
         if let Some(i) = &f.issuer {
             w.arg("issuer = ?", i.clone().into());
         }
-        if let Some(after) = f.after_id {
-            w.arg("id > ?", after.into());
+        if let Some(text) = &f.name_contains {
+            w.args("(instr(common_name, ?) > 0 OR instr(sans, ?) > 0)", [text.clone().into(), text.clone().into()]);
+        }
+        match (f.after_id, f.after_not_after) {
+            (Some(id), Some(not_after)) if f.expiring_within.is_some() => {
+                w.args("(not_after, id) > (?, ?)", [not_after.into(), id.into()])
+            }
+            (Some(id), _) => w.arg("id > ?", id.into()),
+            _ => {}
         }
         let (clauses, args) = (w.clauses, w.args);
         let mut sql = format!("SELECT {CERT_COLUMNS} FROM certificates");
@@ -393,6 +361,16 @@ impl Store for SqliteStore {
         let conn = self.lock();
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?;
         Ok(n as u64)
+    }
+
+    fn count_expiring(&self, now: i64, until: i64) -> Result<Vec<(String, u64)>, Error> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT profile, COUNT(*) FROM certificates WHERE status = 'valid' AND not_after >= ?1 AND not_after <= ?2
+             GROUP BY profile ORDER BY profile",
+        )?;
+        let rows = stmt.query_map(params![now, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error> {
@@ -569,6 +547,45 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn put_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tokens::insert(tx, token)?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        tokens::by_id(&self.lock(), id)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
+        tokens::all(&self.lock())
+    }
+
+    fn revoke_token(&self, id: &str, at: i64, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tokens::revoke(tx, id, at)?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn acquire_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool, Error> {
+        self.write(|tx| tokens::acquire_lease(tx, name, holder, now, ttl))
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", params![name, holder])?;
+            Ok(())
+        })
+    }
+
+    fn schema_version(&self) -> Result<i64, Error> {
+        Ok(self.lock().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>, Error> {
         let conn = self.lock();
         Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
@@ -585,6 +602,3 @@ impl Store for SqliteStore {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

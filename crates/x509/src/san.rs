@@ -245,6 +245,24 @@ impl SanRules {
     }
 }
 
+/// Whether `san` matches one pattern of an access grant, read by the SAN's type: DNS
+/// names as in profiles (`*.example.com` one label, `.example.com` any depth), IP
+/// addresses by CIDR range or exact address, URIs by glob (`*` any run), e-mail by
+/// address, domain or `.domain`.
+pub fn matches_pattern(pattern: &str, san: &San) -> bool {
+    match san {
+        San::Dns(name) => dns_matches(pattern, name),
+        San::Ip(ip) => pattern.parse::<IpNet>().is_ok_and(|net| net.contains(ip)) || pattern.parse::<IpAddr>().is_ok_and(|p| p == *ip),
+        San::Uri(uri) => glob(pattern, uri),
+        San::Email(addr) => email_matches(pattern, addr),
+    }
+}
+
+/// `*` matches any run of characters, everything else itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    glob_matches(pattern.as_bytes(), text.as_bytes())
+}
+
 fn dns_matches(pattern: &str, name: &str) -> bool {
     let pattern = pattern.to_ascii_lowercase();
     if pattern == "*" || pattern == name {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, UnparsedPublicKey};
-use ironpki_authority::{Authority, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
+use ironpki_authority::{Authority, Caller, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
 use serde_json::json;
 
 use super::{actor, read_file, Ctx};
@@ -40,7 +40,7 @@ fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCod
             profile: Some("bench".into()),
             subject: RequestSubject::Csr(der.clone()),
             lifetime: None,
-            requester: "bench".into(),
+            caller: Caller::local("bench"),
         })
         .collect();
 
@@ -117,7 +117,7 @@ fn revoked(ctx: &Ctx, count: usize, work: &Path) -> Result<ExitCode, Failure> {
             public_key_raw: ironpki_signer::Signer::public_key_raw(&key.key).to_vec(),
         },
         lifetime: None,
-        requester: "bench".into(),
+        caller: Caller::local("bench"),
     })?;
     let start = Instant::now();
     let rng = SystemRandom::new();

@@ -1,8 +1,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ironpki_authority::{IssueRequest, Issued, RequestSubject};
-use ironpki_signer::{write_private_file, write_public_file, SoftwareKey, Signer};
+use ironpki_authority::{Caller, IssueRequest, Issued, KeyRequest, RequestSubject};
+use ironpki_signer::{write_private_file, write_public_file};
 use ironpki_store::{CertFilter, CertRecord, StatusFilter};
 use ironpki_x509::pem;
 use ironpki_x509::revocation::Reason;
@@ -45,17 +45,13 @@ fn issue(ctx: &Ctx, args: IssueArgs) -> Result<ExitCode, Failure> {
     let authority = ctx.open()?;
     authority.profile(args.profile.as_deref())?;
     authority.unlock_for_profile(args.profile.as_deref(), &ctx.passphrase(false)?)?;
-    let key = SoftwareKey::generate(key_type)?;
-    let issued = authority.issue(&IssueRequest {
+    let (issued, key) = authority.issue_with_new_key(KeyRequest {
         profile: args.profile,
-        subject: RequestSubject::Key {
-            common_name: Some(args.cn),
-            sans,
-            key_type,
-            public_key_raw: key.key.public_key_raw().to_vec(),
-        },
+        common_name: Some(args.cn),
+        sans,
+        key_type,
         lifetime,
-        requester: actor(),
+        caller: Caller::local(&actor()),
     })?;
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
@@ -112,7 +108,7 @@ fn sign(ctx: &Ctx, args: SignArgs) -> Result<ExitCode, Failure> {
         profile: args.profile,
         subject: RequestSubject::Csr(csr),
         lifetime,
-        requester: actor(),
+        caller: Caller::local(&actor()),
     })?;
     let cert = pem::cert(&issued.der);
     if let Some(path) = &args.chain_out {
@@ -145,8 +141,8 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
         expiring_within,
         profile: args.profile,
         issuer: args.ca,
-        after_id: None,
         limit: args.limit,
+        ..CertFilter::default()
     };
     let certs = authority.store().list_certificates(&filter)?;
     if ctx.json {
@@ -208,7 +204,7 @@ fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
         .transpose()?;
     let authority = ctx.open()?;
     if let Some(serial) = &args.serial {
-        let cert = authority.revoke(serial, args.ca.as_deref(), reason, invalidity)?;
+        let cert = authority.revoke(&Caller::local(&actor()), serial, args.ca.as_deref(), reason, invalidity)?;
         if ctx.json {
             return output::json(&cert).map(|_| ExitCode::SUCCESS);
         }
@@ -247,7 +243,7 @@ fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
                 eprint!("\rrevoking: {}/{total}", offset + done);
             }
         };
-        revoked.extend(authority.revoke_bulk(issuer, serials, reason, invalidity, &mut progress)?);
+        revoked.extend(authority.revoke_bulk(&Caller::local(&actor()), issuer, serials, reason, invalidity, &mut progress)?);
         offset += serials.len();
     }
     if on_terminal && total > 0 {

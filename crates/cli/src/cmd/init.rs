@@ -33,6 +33,9 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<ExitCode, Failure> {
     for ca in &report.intermediates {
         println!("  intermediate   {} ({}, {}, until {})", ca.name, ca.subject, ca.key_type, output::time(ca.not_after));
     }
+    if let Some(admin) = &report.admin {
+        println!("  admin client   {} (key {})", admin.certificate, admin.key);
+    }
     println!("Next: ironpki cert issue --profile server --cn localhost --out ./tls");
     Ok(ExitCode::SUCCESS)
 }

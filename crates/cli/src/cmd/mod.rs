@@ -4,9 +4,11 @@ mod ca;
 mod cert;
 mod crl;
 mod init;
+mod migrate;
 mod ocsp;
 mod revocation;
 mod serve;
+mod token;
 mod verify;
 
 use std::path::PathBuf;
@@ -63,6 +65,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Crl(c) => crl::run(&ctx, c),
         Command::Ocsp(c) => ocsp::run(&ctx, c),
         Command::Audit(c) => audit::run(&ctx, c),
+        Command::Token(c) => token::run(&ctx, c),
+        Command::Migrate => migrate::run(&ctx),
         Command::Bench(c) => bench::run(&ctx, c),
     }
 }

@@ -12,6 +12,9 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     let authority = ctx.open()?;
     let listen = args.http_listen.unwrap_or_else(|| authority.config.serve.http_listen.clone());
     let addr: SocketAddr = listen.parse().map_err(|_| fail(format!("--http-listen {listen:?} is not an address such as 127.0.0.1:8080")))?;
+    let tls_listen = args.https_listen.unwrap_or_else(|| authority.config.serve.https_listen.clone());
+    let tls_addr: SocketAddr =
+        tls_listen.parse().map_err(|_| fail(format!("--https-listen {tls_listen:?} is not an address such as 127.0.0.1:8443")))?;
     let passphrase = ctx.passphrase(false)?;
     for ca in authority.cas()? {
         if ca.key_ref.starts_with("offline:") {
@@ -26,11 +29,19 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure(e.to_string(), 3))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
+        let tls_listener =
+            tokio::net::TcpListener::bind(tls_addr).await.map_err(|e| fail(format!("cannot listen on {tls_addr}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| Failure(e.to_string(), 3))?;
-        println!("listening on http://{bound}");
-        std::io::stdout().flush().ok();
-        tracing::info!(%bound, "serving CRLs, CA certificates and OCSP");
-        ironpki_server::serve(authority, listener, shutdown_signal()).await.map_err(|e| Failure(e.to_string(), 3))
+        let tls_bound = tls_listener.local_addr().map_err(|e| Failure(e.to_string(), 3))?;
+        tracing::info!(http = %bound, https = %tls_bound, "serving the API over HTTPS; CRLs, CA certificates and OCSP over HTTP");
+        let ready = async move {
+            println!("listening on http://{bound}");
+            println!("listening on https://{tls_bound}");
+            std::io::stdout().flush().ok();
+        };
+        ironpki_server::serve(authority, listener, Some(tls_listener), ready, shutdown_signal())
+            .await
+            .map_err(|e| Failure(e.to_string(), 3))
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -78,8 +78,9 @@ impl Pki {
         path
     }
 
+    /// Certificates in the store, apart from the admin client certificate `init` issues.
     pub fn count_certs(&self) -> usize {
-        self.json(&["cert", "list"]).as_array().expect("array").len()
+        self.json(&["cert", "list"]).as_array().expect("array").iter().filter(|c| c["profile"] != "admin").count()
     }
 
     pub fn audit_len(&self) -> usize {
@@ -131,24 +132,36 @@ pub fn assert_ok(out: &Output, what: &str) -> String {
 /// A running `ironpki serve`, stopped when dropped.
 pub struct Server {
     pub child: std::process::Child,
+    /// http://127.0.0.1:PORT
     pub base: String,
+    /// https://localhost:PORT (the name in the listener's certificate)
+    pub tls_base: String,
 }
 
 impl Pki {
     /// Starts `ironpki serve` on a free loopback port and waits for its address line.
     pub fn serve(&self) -> Server {
+        self.serve_at("127.0.0.1:0")
+    }
+
+    /// Starts `ironpki serve` with its plain-HTTP listener on `http` (HTTPS on a free port).
+    pub fn serve_at(&self, http: &str) -> Server {
         use std::io::BufRead;
         let mut child = self
-            .cmd(&["serve", "--http-listen", "127.0.0.1:0"])
+            .cmd(&["serve", "--http-listen", http, "--https-listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(self.path("serve.log")).expect("log file"))
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).expect("read address line");
-        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-        Server { child, base }
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut address = || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("read address line");
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}")).to_string()
+        };
+        let base = address();
+        let tls_base = address().replace("https://127.0.0.1:", "https://localhost:");
+        Server { child, base, tls_base }
     }
 }
 
@@ -156,6 +169,45 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.tls_base)
+    }
+}
+
+/// Credentials for an API call.
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    /// Client certificate (with chain) and key files.
+    Cert(&'a Path, &'a Path),
+}
+
+/// An HTTPS call to the API with curl, trusting the PKI's roots: (status, headers, JSON body).
+pub fn api(pki: &Pki, curl: &Path, method: &str, url: &str, auth: Auth<'_>, body: Option<&serde_json::Value>) -> (u16, String, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (headers, out) = (dir.path().join("h"), dir.path().join("b"));
+    let mut cmd = Command::new(curl);
+    cmd.args(["-s", "-X", method, "--cacert"]).arg(pki.roots()).arg("-o").arg(&out).arg("-D").arg(&headers);
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(token) => {
+            cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
+        }
+        Auth::Cert(cert, key) => {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+    }
+    if let Some(body) = body {
+        let file = dir.path().join("req.json");
+        std::fs::write(&file, body.to_string()).expect("write body");
+        cmd.args(["-H", "Content-Type: application/json", "--data-binary"]).arg(format!("@{}", file.display()));
+    }
+    let result = cmd.args(["-w", "%{http_code}", url]).output().expect("curl");
+    let status = String::from_utf8_lossy(&result.stdout).trim().parse().unwrap_or(0);
+    let text = std::fs::read(&out).unwrap_or_default();
+    let json = serde_json::from_slice(&text).unwrap_or(serde_json::Value::Null);
+    (status, std::fs::read_to_string(&headers).unwrap_or_default(), json)
 }
 
 impl Drop for Server {

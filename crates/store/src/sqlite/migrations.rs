@@ -1,0 +1,94 @@
+//! The SQLite schema, as versioned migrations.
+
+/// Versioned migrations; the index + 1 is the schema version.
+pub(super) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE cas (
+    name       TEXT PRIMARY KEY,
+    role       TEXT NOT NULL CHECK (role IN ('root', 'intermediate')),
+    parent     TEXT REFERENCES cas(name),
+    subject    TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    key_type   TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+    key_ref    TEXT NOT NULL,
+    der        BLOB NOT NULL
+);
+CREATE TABLE certificates (
+    id                INTEGER PRIMARY KEY,
+    serial            TEXT NOT NULL,
+    issuer            TEXT NOT NULL REFERENCES cas(name),
+    subject           TEXT NOT NULL,
+    common_name       TEXT,
+    sans              TEXT NOT NULL,
+    key_type          TEXT NOT NULL,
+    profile           TEXT NOT NULL,
+    not_before        INTEGER NOT NULL,
+    not_after         INTEGER NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+    revoked_at        INTEGER,
+    revocation_reason INTEGER,
+    invalidity_date   INTEGER,
+    requester         TEXT NOT NULL,
+    issued_at         INTEGER NOT NULL,
+    der               BLOB NOT NULL,
+    UNIQUE (serial, issuer)
+);
+CREATE INDEX certificates_expiry ON certificates (status, not_after);
+CREATE INDEX certificates_profile_expiry ON certificates (profile, not_after);
+CREATE INDEX certificates_issuer ON certificates (issuer, id);
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    details   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#, r#"
+ALTER TABLE certificates ADD COLUMN revocation_seq INTEGER;
+UPDATE certificates SET revocation_seq = id WHERE status = 'revoked';
+CREATE UNIQUE INDEX certificates_revocation_seq ON certificates (revocation_seq) WHERE revocation_seq IS NOT NULL;
+CREATE INDEX certificates_revoked ON certificates (issuer, revocation_seq) WHERE revocation_seq IS NOT NULL;
+CREATE TABLE crls (
+    issuer         TEXT NOT NULL REFERENCES cas(name),
+    number         INTEGER NOT NULL,
+    base_number    INTEGER,
+    this_update    INTEGER NOT NULL,
+    next_update    INTEGER NOT NULL,
+    revocation_seq INTEGER NOT NULL,
+    entries        INTEGER NOT NULL,
+    der            BLOB NOT NULL,
+    PRIMARY KEY (issuer, number)
+);
+CREATE INDEX crls_latest ON crls (issuer, base_number IS NULL, number);
+"#, r#"
+DROP INDEX crls_latest;
+"#, r#"
+CREATE TABLE tokens (
+    id            TEXT PRIMARY KEY,
+    description   TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'auditor')),
+    profiles      TEXT NOT NULL,
+    san_patterns  TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    created_at    INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    expires_at    INTEGER,
+    revoked_at    INTEGER
+);
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX certificates_valid_expiry ON certificates (not_after, id) WHERE status = 'valid';
+"#];
+

@@ -1,0 +1,222 @@
+//! CAs, meta, certificate records and the certificate listing.
+
+use std::collections::HashSet;
+
+use ironpki_store::{CertFilter, CertRecord, CertStatus, Error, RevocationState, StatusFilter};
+
+use super::*;
+
+pub fn cas_and_meta(e: &dyn Engine) {
+    let s = store(e);
+    let err = s.put_ca(&ca("issuing", "root", None), &event("ca.created", "ca:issuing")).unwrap_err();
+    assert!(matches!(&err, Error::DuplicateCa(name) if name == "issuing"), "{err}");
+    s.put_ca(&ca("a-sub", "intermediate", Some("issuing")), &event("ca.created", "ca:a-sub")).unwrap();
+    s.put_ca(&ca("B-sub", "intermediate", Some("issuing")), &event("ca.created", "ca:B-sub")).unwrap();
+    let cas = s.cas().unwrap();
+    let names: Vec<&str> = cas.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["issuing", "B-sub", "a-sub"], "roots first, then by name in byte order");
+    assert_eq!(cas[1].parent.as_deref(), Some("issuing"));
+    assert_eq!((cas[1].der.as_slice(), cas[1].key_ref.as_str()), (&[1u8, 2, 3][..], "ca/B-sub/key.pem"));
+
+    assert_eq!(s.meta("config.sha256").unwrap(), None);
+    s.set_meta("config.sha256", "one", &event("config.changed", "config")).unwrap();
+    s.set_meta("config.sha256", "two", &event("config.changed", "config")).unwrap();
+    assert_eq!(s.meta("config.sha256").unwrap().as_deref(), Some("two"));
+    assert_eq!(verify_chain(&*s), Ok(5), "CA, two sub-CAs, two meta changes; the refused CA appended nothing");
+}
+
+pub fn duplicate_serial_is_refused_and_batch_is_atomic(e: &dyn Engine) {
+    let s = store(e);
+    s.put_certificates(&[cert("aa", 100)]).unwrap();
+    let err = s.put_certificates(&[cert("bb", 100), cert("aa", 100), cert("cc", 100)]).unwrap_err();
+    assert!(matches!(&err, Error::DuplicateSerial { serial, issuer } if serial == "aa" && issuer == "issuing"), "{err}");
+    let err = s.put_certificates(&[cert("dd", 100), cert("dd", 100)]).unwrap_err();
+    assert!(matches!(&err, Error::DuplicateSerial { serial, .. } if serial == "dd"), "a serial twice in one batch: {err}");
+    assert_eq!(s.count_certificates().unwrap(), 1, "the failed batches recorded nothing");
+    assert_eq!(verify_chain(&*s), Ok(2), "and appended nothing");
+    assert!(s.certificates_by_serial("bb").unwrap().is_empty());
+
+    // The same serial from another issuer is another certificate.
+    s.put_ca(&ca("other", "root", None), &event("ca.created", "ca:other")).unwrap();
+    let (mut c, ev) = cert("aa", 100);
+    c.issuer = "other".into();
+    s.put_certificates(&[(c, ev)]).unwrap();
+    let mut issuers: Vec<String> = s.certificates_by_serial("aa").unwrap().into_iter().map(|c| c.issuer).collect();
+    issuers.sort();
+    assert_eq!(issuers, ["issuing", "other"]);
+    s.put_certificates(&[]).unwrap();
+    assert_eq!(s.count_certificates().unwrap(), 2);
+}
+
+pub fn certificate_fields_round_trip(e: &dyn Engine) {
+    let s = store(e);
+    let (mut c, ev) = cert("0a1b", 5_000);
+    c.subject = "CN=web-01,O=Example".into();
+    c.common_name = None;
+    c.sans = vec!["dns:web-01.example".into(), "ip:10.0.0.1".into(), "uri:spiffe://x/\"q\"".into()];
+    c.key_type = "rsa-3072".into();
+    c.profile = "server".into();
+    c.not_before = -5;
+    c.requester = "token:abc".into();
+    c.issued_at = 1_700_000_000;
+    c.der = (0..=255).collect();
+    s.put_certificates(&[(c.clone(), ev)]).unwrap();
+    let got = s.certificates_by_serial("0a1b").unwrap();
+    assert_eq!(got.len(), 1);
+    let r: &CertRecord = &got[0];
+    assert_eq!(
+        (&r.issuer, &r.serial, &r.subject, &r.common_name, &r.sans, &r.key_type, &r.profile),
+        (&c.issuer, &c.serial, &c.subject, &c.common_name, &c.sans, &c.key_type, &c.profile)
+    );
+    assert_eq!((r.not_before, r.not_after, &r.requester, r.issued_at, &r.der), (-5, 5_000, &c.requester, c.issued_at, &c.der));
+    assert_eq!((r.revoked_at, r.revocation_reason), (None, None));
+    assert!(r.id > 0);
+    assert_eq!(s.revocation_state("issuing", "0a1b").unwrap(), Some(RevocationState::Valid));
+    assert_eq!(s.revocation_state("issuing", "ffff").unwrap(), None);
+    assert_eq!(s.revocation_state("other", "0a1b").unwrap(), None);
+}
+
+pub fn expiry_query_and_status(e: &dyn Engine) {
+    let s = store(e);
+    let (mut server, ev) = cert("04", 180);
+    server.profile = "server".into();
+    s.put_certificates(&[cert("01", 50), cert("02", 150), cert("03", 5000), (server, ev)]).unwrap();
+    let base = CertFilter { now: 100, ..CertFilter::default() };
+    let serials = |f: &CertFilter| s.list_certificates(f).unwrap().into_iter().map(|c| c.serial).collect::<Vec<_>>();
+    assert_eq!(serials(&CertFilter { expiring_within: Some(100), ..base.clone() }), ["02", "04"]);
+    assert_eq!(serials(&CertFilter { expiring_within: Some(100), profile: Some("server".into()), ..base.clone() }), ["04"]);
+    assert_eq!(serials(&CertFilter { expiring_within: Some(50), ..base.clone() }), ["02"], "notAfter 150 is within now + 50");
+    let expired = s.list_certificates(&CertFilter { status: Some(StatusFilter::Expired), ..base.clone() }).unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!((expired[0].serial.as_str(), expired[0].status), ("01", CertStatus::Expired));
+    assert_eq!(serials(&CertFilter { status: Some(StatusFilter::Valid), ..base.clone() }), ["02", "03", "04"]);
+    assert_eq!(s.count_expiring(100, 200).unwrap(), [("device".to_string(), 1), ("server".to_string(), 1)]);
+    assert_eq!(s.count_expiring(100, 10_000).unwrap(), [("device".to_string(), 2), ("server".to_string(), 1)]);
+
+    let rev = ironpki_store::Revocation { at: 100, reason: 1, invalidity_date: None };
+    let ev = event("cert.revoked", "cert:03");
+    s.revoke("issuing", "03", &rev, &ev).unwrap();
+    assert!(matches!(s.revoke("issuing", "03", &rev, &ev), Err(Error::AlreadyRevoked { .. })));
+    assert!(matches!(s.revoke("issuing", "ff", &rev, &ev), Err(Error::NotFound { .. })));
+    assert!(matches!(s.revoke("nobody", "03", &rev, &ev), Err(Error::NotFound { .. })));
+    let revoked = s.list_certificates(&CertFilter { status: Some(StatusFilter::Revoked), ..base.clone() }).unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        (revoked[0].status, revoked[0].revocation_reason, revoked[0].revoked_at),
+        (CertStatus::Revoked, Some(1), Some(100))
+    );
+    assert_eq!(s.revocation_state("issuing", "03").unwrap(), Some(RevocationState::Revoked { at: 100, reason: Some(1) }));
+    assert_eq!(serials(&CertFilter { status: Some(StatusFilter::Valid), ..base.clone() }), ["02", "04"]);
+    assert_eq!(s.count_expiring(100, 10_000).unwrap(), [("device".to_string(), 1), ("server".to_string(), 1)]);
+
+    let valid = s.valid_serials(None, None, 100).unwrap();
+    assert_eq!(valid, [("issuing".to_string(), "02".to_string()), ("issuing".to_string(), "04".to_string())]);
+    assert_eq!(s.valid_serials(Some("issuing"), Some("server"), 100).unwrap().len(), 1);
+    assert!(s.valid_serials(Some("nobody"), None, 100).unwrap().is_empty());
+    assert_eq!(s.valid_serials(None, Some("device"), 0).unwrap().len(), 2, "01 and 02; 03 is revoked");
+    assert_eq!(verify_chain(&*s), Ok(6));
+}
+
+pub fn expiry_query_uses_an_index(e: &dyn Engine) {
+    let _s = store(e);
+    let plan = e.explain(
+        "SELECT id FROM certificates WHERE status = 'valid' AND not_after >= 1 AND not_after <= 2 ORDER BY not_after, id",
+    );
+    assert!(plan.iter().any(|p| p.contains("certificates_valid_expiry") || p.contains("certificates_expiry")), "{plan:#?}");
+    assert!(!plan.iter().any(|p| p.starts_with("SCAN certificates") || p.contains("Seq Scan")), "{plan:#?}");
+}
+
+/// 250 certificates: CN `host-N`, SANs `dns:host-N.example` and, for every tenth,
+/// `dns:tenth-N.example`; notAfter takes 7 values, so expiry order has many ties.
+fn many(s: &dyn Store) {
+    let batch: Vec<_> = (0..250)
+        .map(|i| {
+            let (mut c, ev) = cert(&format!("{i:04x}"), 1_000 + (i * 37 % 7));
+            c.common_name = Some(format!("host-{i}"));
+            c.sans = vec![format!("dns:host-{i}.example")];
+            if i % 10 == 0 {
+                c.sans.push(format!("dns:tenth-{i}.example"));
+            }
+            (c, ev)
+        })
+        .collect();
+    s.put_certificates(&batch).unwrap();
+}
+
+pub fn name_contains_matches_common_names_and_sans(e: &dyn Engine) {
+    let s = store(e);
+    many(&*s);
+    let find = |text: &str, extra: CertFilter| {
+        let f = CertFilter { now: 0, name_contains: Some(text.into()), ..extra };
+        let mut cns: Vec<String> = s.list_certificates(&f).unwrap().into_iter().filter_map(|c| c.common_name).collect();
+        cns.sort();
+        cns
+    };
+    assert_eq!(
+        find("host-24", CertFilter::default()),
+        [
+            "host-24", "host-240", "host-241", "host-242", "host-243", "host-244", "host-245", "host-246", "host-247",
+            "host-248", "host-249"
+        ]
+    );
+    assert_eq!(find("tenth-12", CertFilter::default()), ["host-120"], "a SAN only");
+    assert_eq!(find("tenth-", CertFilter::default()).len(), 25);
+    assert_eq!(find("tenth-", CertFilter { limit: Some(3), ..CertFilter::default() }).len(), 3);
+    assert_eq!(find("tenth-", CertFilter { after_id: Some(i64::MAX), ..CertFilter::default() }).len(), 0);
+    assert!(find("HOST-1", CertFilter::default()).is_empty(), "case-sensitive");
+    assert!(find("nowhere", CertFilter::default()).is_empty());
+    assert_eq!(find("host-7", CertFilter { expiring_within: Some(10_000), ..CertFilter::default() }).len(), 11);
+}
+
+/// Pages through `filter` `page` rows at a time, following the cursor the last row gives.
+fn pages(s: &dyn Store, filter: &CertFilter, page: u32, by_expiry: bool) -> (Vec<CertRecord>, usize) {
+    let mut all = Vec::new();
+    let mut count = 0;
+    let mut cursor = CertFilter { limit: Some(page), ..filter.clone() };
+    loop {
+        let rows = s.list_certificates(&cursor).unwrap();
+        assert!(rows.len() <= page as usize);
+        let Some(last) = rows.last() else { break };
+        cursor.after_id = Some(last.id);
+        cursor.after_not_after = by_expiry.then_some(last.not_after);
+        count += 1;
+        all.extend(rows);
+        assert!(count < 100, "the cursor does not advance");
+    }
+    (all, count)
+}
+
+pub fn id_cursor_pages_every_row_once(e: &dyn Engine) {
+    let s = store(e);
+    many(&*s);
+    let filter = CertFilter { now: 0, ..CertFilter::default() };
+    let everything = s.list_certificates(&filter).unwrap();
+    assert_eq!(everything.len(), 250);
+    assert!(everything.windows(2).all(|w| w[0].id < w[1].id), "in id order");
+    let (paged, count) = pages(&*s, &filter, 100, false);
+    assert_eq!(count, 3);
+    assert_eq!(paged.iter().map(|c| c.id).collect::<Vec<_>>(), everything.iter().map(|c| c.id).collect::<Vec<_>>());
+    assert_eq!(paged.iter().map(|c| &c.serial).collect::<HashSet<_>>().len(), 250, "each row exactly once");
+
+    let tenth = CertFilter { name_contains: Some("tenth".into()), ..filter };
+    let (paged, count) = pages(&*s, &tenth, 10, false);
+    assert_eq!((paged.len(), count), (25, 3));
+}
+
+pub fn expiry_cursor_pages_every_row_once(e: &dyn Engine) {
+    let s = store(e);
+    many(&*s);
+    let filter = CertFilter { now: 0, expiring_within: Some(10_000), ..CertFilter::default() };
+    let everything = s.list_certificates(&filter).unwrap();
+    assert_eq!(everything.len(), 250);
+    let mut expected: Vec<(i64, i64)> = everything.iter().map(|c| (c.not_after, c.id)).collect();
+    expected.sort();
+    assert_eq!(everything.iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected, "in (notAfter, id) order");
+    let (paged, count) = pages(&*s, &filter, 100, true);
+    assert_eq!(count, 3);
+    assert_eq!(paged.iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected, "every row once, in order");
+
+    // An id alone is no cursor in expiry order: it filters by id.
+    let f = CertFilter { after_id: Some(everything.iter().map(|c| c.id).max().unwrap_or(0) - 10), ..filter };
+    assert_eq!(s.list_certificates(&f).unwrap().len(), 10);
+}
