@@ -20,6 +20,7 @@ use crate::{Authority, Error};
 /// How long a credential lookup is trusted before the store is asked again.
 pub const CREDENTIAL_CACHE: Duration = Duration::from_secs(1);
 const PREFIX: &str = "ipk_";
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// A token as handed to its owner, once. Its `Debug` hides it.
 pub struct TokenSecret(Zeroizing<String>);
@@ -79,6 +80,9 @@ impl Authority {
         self.authorize(caller, &Action::ManageTokens)?;
         if let Some(p) = spec.profiles.iter().find(|p| !self.config.profiles.contains_key(*p)) {
             return Err(Error::Refused(format!("no profile named {p:?}")));
+        }
+        if spec.lifetime.is_some_and(|d| d > MAX_TOKEN_LIFETIME) {
+            return Err(Error::Refused("a token lives at most 100 years".into()));
         }
         if spec.san_patterns.iter().any(|p| p.trim().is_empty()) {
             return Err(Error::Refused("an empty SAN pattern matches nothing".into()));

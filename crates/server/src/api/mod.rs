@@ -67,3 +67,45 @@ pub fn json<T: Serialize>(value: &T) -> impl IntoResponse {
     let body = serde_json::to_vec(value).unwrap_or_default();
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every route the router serves is in the OpenAPI document with its methods, and
+    /// the document names no route the router lacks.
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+        let mut documented: Vec<String> = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys().filter(|k| *k != "parameters") {
+                documented.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        documented.sort();
+        let mut served: Vec<String> = [
+            "POST /certificates",
+            "GET /certificates",
+            "POST /certificates/issue",
+            "POST /certificates/renew",
+            "POST /certificates/revoke",
+            "GET /certificates/{serial}",
+            "POST /certificates/{serial}/revoke",
+            "GET /cas",
+            "GET /profiles",
+            "GET /audit",
+            "POST /tokens",
+            "GET /tokens",
+            "DELETE /tokens/{id}",
+            "GET /healthz",
+            "GET /readyz",
+            "GET /metrics",
+            "GET /openapi.json",
+        ]
+        .iter()
+        .map(|r| r.replacen(' ', " /api/v1", 1))
+        .collect();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+}
