@@ -62,19 +62,66 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// Polls the store and publishes CRLs as they are due, until the task is aborted.
-pub async fn publish_forever(state: Arc<AppState>, seq: i64) {
-    let mut last_seq = Some(seq);
+/// The lease that makes one replica the CRL publisher.
+pub const LEASE: &str = "crl-publisher";
+/// How long the lease runs without renewal: a dead publisher is replaced after this.
+pub const LEASE_SECONDS: i64 = 10;
+
+/// Polls the store until the task is aborted. The replica holding the publisher lease
+/// publishes CRLs as they are due (renewing the lease at half its term); the others
+/// serve what it published, picked up from the store within a poll.
+pub async fn publish_forever(state: Arc<AppState>, seq: Option<i64>, held_until: i64) {
+    let (mut last_seq, mut held_until) = (seq, held_until);
     loop {
         tokio::time::sleep(POLL).await;
         let st = state.clone();
-        let seen = last_seq;
-        match tokio::task::spawn_blocking(move || publish_due(&st, seen)).await {
-            Ok(Ok(seq)) => last_seq = Some(seq),
+        let (seen, held) = (last_seq, held_until);
+        match tokio::task::spawn_blocking(move || publish_or_follow(&st, seen, held)).await {
+            Ok(Ok((seq, held))) => (last_seq, held_until) = (seq, held),
             Ok(Err(e)) => tracing::error!(error = %e, "CRL publication failed; retrying"),
             Err(e) => tracing::error!(error = %e, "CRL publisher task failed"),
         }
     }
+}
+
+/// One round: keep or take the lease, then publish (holder) or follow (others).
+/// Returns the revocation sequence acted on (None when following) and the lease's end.
+pub fn publish_or_follow(state: &AppState, last_seq: Option<i64>, held_until: i64) -> Result<(Option<i64>, i64), ironpki_authority::Error> {
+    let now = state.authority.now().unix_timestamp();
+    let mut held = held_until;
+    if now + LEASE_SECONDS / 2 >= held {
+        let was_holder = held > now;
+        held = if state.authority.store().acquire_lease(LEASE, &state.replica, now, LEASE_SECONDS)? { now + LEASE_SECONDS } else { 0 };
+        if held > now && !was_holder {
+            tracing::info!(replica = state.replica, "took the CRL publisher lease");
+        } else if held == 0 && was_holder {
+            tracing::warn!(replica = state.replica, "lost the CRL publisher lease");
+        }
+    }
+    if held > now {
+        let seq = publish_due(state, if held_until > now { last_seq } else { None })?;
+        Ok((Some(seq), held))
+    } else {
+        follow_published(state)?;
+        Ok((None, 0))
+    }
+}
+
+/// Serves the newest CRLs in the store (published by the replica holding the lease).
+fn follow_published(state: &AppState) -> Result<(), ironpki_authority::Error> {
+    let store = state.authority.store();
+    for ca in state.ca_certs.keys() {
+        let published = state.published(ca).unwrap_or_default();
+        let serving = [&published.full, &published.delta].iter().filter_map(|c| c.as_ref().map(|c| c.number)).max().unwrap_or(0);
+        if store.last_crl_number(ca)? > serving {
+            for delta in [false, true] {
+                if let Some(crl) = store.latest_crl(ca, delta)? {
+                    state.set_published(ca, crl);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Publishes what is due for every CA whose key is online; returns the revocation

@@ -86,23 +86,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let state = Arc::new(AppState::start(authority.clone()).await?);
-    // CRLs that are missing or due are published before the first request is answered.
+    // The publisher publishes CRLs that are missing or due before the first request is
+    // answered; the OCSP watcher starts from the revocations already known.
     let first = state.clone();
-    let seq = tokio::task::spawn_blocking(move || crl::publish_due(&first, None))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
-    let mut tasks = vec![tokio::spawn(crl::publish_forever(state.clone(), seq)), tokio::spawn(ocsp::watch_forever(state.clone(), seq))];
+    let (published, held_until, seq) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let (published, held) = crl::publish_or_follow(&first, None, 0)?;
+        Ok((published, held, first.authority.store().revocation_seq()?))
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let mut tasks = vec![
+        tokio::spawn(crl::publish_forever(state.clone(), published, held_until)),
+        tokio::spawn(ocsp::watch_forever(state.clone(), seq)),
+    ];
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let https_server = match https {
         Some(listener) => {
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let (a, p) = (authority.clone(), provider.clone());
-            let cert = tokio::task::spawn_blocking(move || tls::ListenerCert::issue(&a, &p))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
-            let cert = Arc::new(cert);
-            let config = tls::server_config(&authority, cert.clone(), provider.clone())?;
+            let (cert, config) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+                let cert = Arc::new(tls::ListenerCert::issue(&a, &p)?);
+                let config = tls::server_config(&a, cert.clone(), p)?;
+                Ok((cert, config))
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
             tasks.push(tokio::spawn(tls::renew_forever(authority.clone(), cert, provider)));
             let mut rx = stopped.clone();
             Some(tokio::spawn(https::serve(listener, config, api_router(state.clone()), async move {
@@ -112,6 +121,7 @@ pub async fn serve(
         None => None,
     };
     let mut rx = stopped.clone();
+    let state_for_release = state.clone();
     let http_server = axum::serve(http, router(state)).with_graceful_shutdown(async move {
         let _ = rx.wait_for(|s| *s).await;
     });
@@ -126,5 +136,7 @@ pub async fn serve(
     for task in tasks {
         task.abort();
     }
+    let releasing = state_for_release;
+    let _ = tokio::task::spawn_blocking(move || releasing.authority.store().release_lease(crl::LEASE, &releasing.replica)).await;
     Ok(result?)
 }

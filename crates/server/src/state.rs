@@ -32,6 +32,8 @@ pub struct AppState {
     pub committer: Committer,
     pub limiter: RateLimiter,
     pub(crate) counts: CountsCache,
+    /// This process among the replicas (host, pid and a random tag): the lease holder name.
+    pub replica: String,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             committer,
             limiter,
             counts: CountsCache::default(),
+            replica: replica_name(),
         })
     }
 
@@ -87,4 +90,11 @@ impl AppState {
             entry.full = Some(Arc::new(crl));
         }
     }
+}
+
+fn replica_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let mut tag = [0u8; 4];
+    let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut tag);
+    format!("{host}:{}:{}", std::process::id(), hex::encode(tag))
 }

@@ -25,9 +25,12 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     }
     drop(passphrase);
     let authority = Arc::new(authority);
+    // The store is dropped here, after the runtime: a PostgreSQL client must not be
+    // dropped on an async thread.
+    let store_owner = authority.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure(e.to_string(), 3))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
         let tls_listener =
             tokio::net::TcpListener::bind(tls_addr).await.map_err(|e| fail(format!("cannot listen on {tls_addr}: {e}")))?;
@@ -42,7 +45,10 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
         ironpki_server::serve(authority, listener, Some(tls_listener), ready, shutdown_signal())
             .await
             .map_err(|e| Failure(e.to_string(), 3))
-    })?;
+    });
+    drop(runtime);
+    drop(store_owner);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,7 +66,7 @@ async fn shutdown_signal() {
 
 /// Logs to stderr: human-readable on a terminal, JSON lines otherwise. `RUST_LOG` filters.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,postgres=warn,tokio_postgres=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::io::stderr().is_terminal() {
         builder.init();

@@ -1,6 +1,8 @@
 //! Helpers for tests that drive the real `ironpki` binary and real outside tools.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
