@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and the machine lacks: openssl, curl and nginx
-# (Debian) and pkilint (PyPI, into .tools/venv). Safe to run again.
+# Installs what the test suite needs and the machine lacks: openssl, curl, nginx and
+# promtool (Debian), pkilint and schemathesis (PyPI, into .tools/venv), and starts
+# PostgreSQL. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKILINT_VERSION=0.13.3
+SCHEMATHESIS_VERSION=4.32.5
 
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -20,6 +23,10 @@ if ! .tools/venv/bin/python -c 'import pkilint' 2>/dev/null \
   echo "installing pkilint $PKILINT_VERSION into .tools/venv" >&2
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "pkilint==$PKILINT_VERSION"
+fi
+if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+  echo "installing schemathesis $SCHEMATHESIS_VERSION into .tools/venv" >&2
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 # PostgreSQL on 127.0.0.1:5432, user postgres with trust auth, database `test`: the

@@ -50,7 +50,6 @@ pub struct Answer {
     pub status: &'static str,
 }
 
-
 /// (CA, serial): the cache holds, per certificate, one response per CertID form.
 type CacheKey = (String, Vec<u8>);
 
@@ -61,6 +60,8 @@ struct Cached {
     this_update: i64,
     next_update: i64,
     der: Arc<Vec<u8>>,
+    /// good, revoked or unknown.
+    status: &'static str,
 }
 
 pub struct OcspResponder {
@@ -182,14 +183,14 @@ impl OcspResponder {
             return match self.sign_one(&delegate, id) {
                 Ok((signed, status)) => {
                     let window = (signed.this_update, signed.next_update);
-                    let der = self.remember(&delegate.ca, id, signed);
+                    let der = self.remember(&delegate.ca, id, signed, status);
                     Answer { der, cacheable: Some(window), status }
                 }
                 Err(_) => fail(ResponseStatus::InternalError),
             };
         }
         match self.sign_many(&delegate, &request.cert_ids, request.nonce.as_deref()) {
-            Ok(der) => Answer { der: Arc::new(der), cacheable: None, status: "signed" },
+            Ok((der, status)) => Answer { der: Arc::new(der), cacheable: None, status },
             Err(_) => fail(ResponseStatus::InternalError),
         }
     }
@@ -219,7 +220,7 @@ impl OcspResponder {
         let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
         let forms = cache.get(&key_of(&delegate.ca, &id.serial))?;
         let hit = forms.iter().find(|c| c.hash == id.hash && c.params_null == id.hash_params_null && now < c.this_update + half)?;
-        Some(Answer { der: hit.der.clone(), cacheable: Some((hit.this_update, hit.next_update)), status: "cached" })
+        Some(Answer { der: hit.der.clone(), cacheable: Some((hit.this_update, hit.next_update)), status: hit.status })
     }
 
     fn status(&self, ca: &str, serial: &Serial) -> Result<CertStatus, Error> {
@@ -240,25 +241,26 @@ impl OcspResponder {
     fn sign_one(&self, delegate: &Delegate, id: &CertId) -> Result<(Signed, &'static str), Error> {
         let now = self.authority.now().replace_nanosecond(0).unwrap_or_else(|_| self.authority.now());
         let single = self.single(delegate, id, now)?;
-        let status = match single.status {
-            CertStatus::Good => "good",
-            CertStatus::Revoked { .. } => "revoked",
-            CertStatus::Unknown => "unknown",
-        };
+        let status = status_name(&single.status);
         let der = ocsp::sign_response(&delegate.key, &delegate.cert_der, std::slice::from_ref(&single), now, None)?;
         let signed = Signed { der, this_update: now.unix_timestamp(), next_update: single.next_update.unix_timestamp() };
         Ok((signed, status))
     }
 
-    fn sign_many(&self, delegate: &Delegate, ids: &[CertId], nonce: Option<&[u8]>) -> Result<Vec<u8>, Error> {
+    /// Signs one response for all of `ids`; its status is theirs when they agree.
+    fn sign_many(&self, delegate: &Delegate, ids: &[CertId], nonce: Option<&[u8]>) -> Result<(Vec<u8>, &'static str), Error> {
         let now = self.authority.now().replace_nanosecond(0).unwrap_or_else(|_| self.authority.now());
         let singles = ids.iter().map(|id| self.single(delegate, id, now)).collect::<Result<Vec<_>, _>>()?;
-        Ok(ocsp::sign_response(&delegate.key, &delegate.cert_der, &singles, now, nonce)?)
+        let mut statuses = singles.iter().map(|s| status_name(&s.status));
+        let first = statuses.next().unwrap_or("unknown");
+        let status = if statuses.all(|s| s == first) { first } else { "mixed" };
+        Ok((ocsp::sign_response(&delegate.key, &delegate.cert_der, &singles, now, nonce)?, status))
     }
 
-    fn remember(&self, ca: &str, id: &CertId, signed: Signed) -> Arc<Vec<u8>> {
+    fn remember(&self, ca: &str, id: &CertId, signed: Signed, status: &'static str) -> Arc<Vec<u8>> {
         let der = Arc::new(signed.der);
         let form = Cached {
+            status,
             hash: id.hash,
             params_null: id.hash_params_null,
             this_update: signed.this_update,
@@ -307,11 +309,19 @@ impl OcspResponder {
                 ids.push(delegate.issuer.cert_id(HashAlg::Sha1, &serial));
             }
             for id in ids {
-                let (response, _) = self.sign_one(&delegate, &id)?;
-                self.remember(&delegate.ca, &id, response);
+                let (response, status) = self.sign_one(&delegate, &id)?;
+                self.remember(&delegate.ca, &id, response, status);
                 signed += 1;
             }
         }
         Ok(signed)
+    }
+}
+
+fn status_name(status: &CertStatus) -> &'static str {
+    match status {
+        CertStatus::Good => "good",
+        CertStatus::Revoked { .. } => "revoked",
+        CertStatus::Unknown => "unknown",
     }
 }

@@ -55,6 +55,7 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(encoded): Path<String>
 async fn answer(state: &AppState, responder: Arc<OcspResponder>, der: Vec<u8>) -> Response {
     // A response held in memory is answered here; a miss needs the store and a key, so it
     // goes to a blocking thread.
+    let started = std::time::Instant::now();
     let answer: Answer = match responder.answer_cached(&der) {
         Some(hit) => hit,
         None => match tokio::task::spawn_blocking(move || responder.answer(&der)).await {
@@ -62,6 +63,7 @@ async fn answer(state: &AppState, responder: Arc<OcspResponder>, der: Vec<u8>) -
             Err(_) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the responder failed"),
         },
     };
+    state.metrics.ocsp(answer.status, started.elapsed());
     let mut response = ([(header::CONTENT_TYPE, "application/ocsp-response")], Body::from(answer.der.to_vec())).into_response();
     match answer.cacheable {
         Some((this_update, next_update)) => {
