@@ -333,6 +333,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         batch: usize,
     },
+    /// Times the store queries that must stay fast as it grows: a page of the
+    /// certificates expiring within WINDOW, their count per profile, and a lookup by
+    /// serial (the PKI in --home, its configured store).
+    Query {
+        #[arg(long, default_value = "30d")]
+        window: String,
+        /// Times each query is run; the median is reported.
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
     /// Create a PKI in WORK/home whose issuing CA has COUNT revoked certificates, for
     /// timing `crl generate`; writes their serials to WORK/serials.txt.
     Revoked {

@@ -20,7 +20,48 @@ pub fn run(ctx: &Ctx, cmd: BenchCommand) -> Result<ExitCode, Failure> {
     match cmd {
         BenchCommand::Issuance { csrs, work, batch } => issuance(ctx, &csrs, &work, batch),
         BenchCommand::Revoked { count, work } => revoked(ctx, count, &work),
+        BenchCommand::Query { window, repeat } => query(ctx, &window, repeat),
     }
+}
+
+/// Median milliseconds of `repeat` runs of `f`, and its last result.
+fn timed<T>(repeat: usize, mut f: impl FnMut() -> Result<T, Failure>) -> Result<(f64, T), Failure> {
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let start = Instant::now();
+        last = Some(f()?);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let value = last.ok_or_else(|| fail("no run"))?;
+    Ok((times[times.len() / 2], value))
+}
+
+fn query(ctx: &Ctx, window: &str, repeat: usize) -> Result<ExitCode, Failure> {
+    use ironpki_store::CertFilter;
+    let window = super::duration("--window", window)?.as_secs() as i64;
+    let authority = ctx.open()?;
+    let store = authority.store();
+    let now = authority.now().unix_timestamp();
+    let rows = store.count_certificates()?;
+    let page = CertFilter { now, expiring_within: Some(window), limit: Some(1000), ..CertFilter::default() };
+    let (page_ms, page_rows) = timed(repeat, || Ok(store.list_certificates(&page)?.len()))?;
+    let (count_ms, counted) = timed(repeat.min(5), || Ok(store.count_expiring(now, now + window)?.iter().map(|(_, n)| n).sum::<u64>()))?;
+    let sample = store.list_certificates(&CertFilter { now, limit: Some(1), ..CertFilter::default() })?;
+    let serial = sample.first().map(|c| c.serial.clone()).unwrap_or_default();
+    let (lookup_ms, _) = timed(repeat, || Ok(store.certificates_by_serial(&serial)?.len()))?;
+    // A name found once (the sample's) and a text that most names contain.
+    let name = sample.first().and_then(|c| c.common_name.clone()).unwrap_or_else(|| "nothing".into());
+    let by_name = |text: &str| CertFilter { now, name_contains: Some(text.to_string()), limit: Some(100), ..CertFilter::default() };
+    let (name_ms, _) = timed(repeat, || Ok(store.list_certificates(&by_name(&name))?.len()))?;
+    let (common_ms, common_rows) = timed(repeat, || Ok(store.list_certificates(&by_name("internal"))?.len()))?;
+    output::json(&json!({
+        "rows": rows, "expiring_page_ms": page_ms, "expiring_page_rows": page_rows,
+        "expiring_count_ms": count_ms, "expiring_count": counted, "lookup_by_serial_ms": lookup_ms,
+        "name_rare_ms": name_ms, "name_common_ms": common_ms, "name_common_rows": common_rows,
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCode, Failure> {

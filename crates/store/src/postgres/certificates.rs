@@ -208,8 +208,8 @@ pub(super) fn list(s: &mut Session, f: &CertFilter) -> Result<Vec<CertRecord>, E
         clauses.push(format!("issuer = {}", arg(Box::new(i.clone()))));
     }
     if let Some(text) = &f.name_contains {
-        let n = arg(Box::new(text.clone()));
-        clauses.push(format!("(strpos(common_name, {n}) > 0 OR strpos(sans, {n}) > 0)"));
+        let n = arg(Box::new(format!("%{}%", like_escaped(text))));
+        clauses.push(format!("(coalesce(common_name, '') || ' ' || sans) ILIKE {n}"));
     }
     match (f.after_id, f.after_not_after) {
         (Some(id), Some(not_after)) if f.expiring_within.is_some() => {
@@ -231,4 +231,9 @@ pub(super) fn list(s: &mut Session, f: &CertFilter) -> Result<Vec<CertRecord>, E
     }
     let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
     s.query(&sql, &params)?.iter().map(|r| cert_row(r, f.now)).collect()
+}
+
+/// `text` with LIKE's wildcards and escape character taken literally.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

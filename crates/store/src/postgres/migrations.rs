@@ -115,6 +115,14 @@ CREATE TABLE leases (
 );
 CREATE INDEX certificates_valid_expiry ON certificates (not_after, id) WHERE status = 'valid';
 "#,
+    // v5: substring search on names through a trigram index (pg_trgm, created
+    // beforehand by `create_extensions`), and counts per profile answered from the
+    // expiry index.
+    r#"
+DROP INDEX certificates_valid_expiry;
+CREATE INDEX certificates_valid_expiry ON certificates (not_after, id) INCLUDE (profile) WHERE status = 'valid';
+CREATE INDEX certificates_names ON certificates USING gin ((coalesce(common_name, '') || ' ' || sans) public.gin_trgm_ops);
+"#,
 ];
 
 /// The schema version the store is at.
@@ -134,6 +142,7 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), Error> {
     if current == known {
         return Ok(());
     }
+    create_extensions(client)?;
     let mut tx = client.transaction()?;
     // Another migrator holding the row makes this wait, then read what it committed.
     let current =
@@ -160,6 +169,20 @@ fn create_version_row(client: &mut Client) -> Result<(), Error> {
         match client.batch_execute(SQL) {
             Ok(()) => return Ok(()),
             Err(e) if attempt < 3 && is_catalog_race(&e) => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// pg_trgm (a trusted extension: the database owner's CREATE privilege suffices), in
+/// `public` so that every schema of the database shares it. Extensions are per
+/// database, so migrators of other schemas may race to create it.
+fn create_extensions(client: &mut Client) -> Result<(), Error> {
+    let mut attempt = 0;
+    loop {
+        match client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public") {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 3 && (is_catalog_race(&e) || e.code() == Some(&SqlState::DUPLICATE_OBJECT)) => attempt += 1,
             Err(e) => return Err(e.into()),
         }
     }

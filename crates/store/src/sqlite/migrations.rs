@@ -1,4 +1,6 @@
-//! The SQLite schema, as versioned migrations.
+//! The SQLite schema, as versioned migrations. v5 adds a trigram index of each
+//! certificate's names (an FTS5 table kept by a trigger) for substring search, and lets
+//! the expiry index answer counts per profile on its own.
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -90,5 +92,13 @@ CREATE TABLE leases (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX certificates_valid_expiry ON certificates (not_after, id) WHERE status = 'valid';
+"#, r#"
+DROP INDEX certificates_valid_expiry;
+CREATE INDEX certificates_valid_expiry ON certificates (not_after, id, profile) WHERE status = 'valid';
+CREATE VIRTUAL TABLE certificate_names USING fts5(names, content='', tokenize='trigram');
+INSERT INTO certificate_names (rowid, names) SELECT id, coalesce(common_name, '') || ' ' || sans FROM certificates;
+CREATE TRIGGER certificates_names AFTER INSERT ON certificates BEGIN
+    INSERT INTO certificate_names (rowid, names) VALUES (new.id, coalesce(new.common_name, '') || ' ' || new.sans);
+END;
 "#];
 

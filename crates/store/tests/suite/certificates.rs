@@ -163,7 +163,8 @@ pub fn name_contains_matches_common_names_and_sans(e: &dyn Engine) {
     assert_eq!(find("tenth-", CertFilter::default()).len(), 25);
     assert_eq!(find("tenth-", CertFilter { limit: Some(3), ..CertFilter::default() }).len(), 3);
     assert_eq!(find("tenth-", CertFilter { after_id: Some(i64::MAX), ..CertFilter::default() }).len(), 0);
-    assert!(find("HOST-1", CertFilter::default()).is_empty(), "case-sensitive");
+    assert_eq!(find("HOST-24", CertFilter::default()), find("host-24", CertFilter::default()), "ASCII case is ignored");
+    assert_eq!(find("-7", CertFilter::default()).len(), 11, "fewer than three characters: scanned, same answer");
     assert!(find("nowhere", CertFilter::default()).is_empty());
     assert_eq!(find("host-7", CertFilter { expiring_within: Some(10_000), ..CertFilter::default() }).len(), 11);
 }
