@@ -21,6 +21,7 @@ fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
     // Authenticated as the admin client certificate, so that tokens the stateful phase
     // revokes are never the test's own credentials.
     let out = Command::new(schemathesis)
+        .current_dir(pki.dir.path())
         .arg("run")
         .arg(server.api_url("/openapi.json"))
         .args(["--url", &server.tls_base, "--tls-verify"])
