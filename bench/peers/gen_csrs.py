@@ -10,11 +10,12 @@ from cryptography.x509.oid import NameOID
 p = argparse.ArgumentParser()
 p.add_argument("--count", type=int, required=True)
 p.add_argument("--out", required=True)
+p.add_argument("--domain", default="bench.example", help="names are dev-<i>.DOMAIN")
 args = p.parse_args()
 
 with open(args.out, "wb") as out:
     for i in range(args.count):
-        name = f"dev-{i}.bench.example"
+        name = f"dev-{i}.{args.domain}"
         key = ec.generate_private_key(ec.SECP256R1())
         csr = (
             x509.CertificateSigningRequestBuilder()

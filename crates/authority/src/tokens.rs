@@ -134,17 +134,30 @@ impl Authority {
 
     /// The caller a bearer token stands for.
     pub fn authenticate_token(&self, presented: &str) -> Result<Caller, Error> {
-        let bad = |why: &str| Err(Error::Unauthenticated(format!("bearer token {why}")));
+        self.token_caller(presented, true).unwrap_or_else(|| Err(Error::Internal("token lookup skipped".into())))
+    }
+
+    /// As [`Authority::authenticate_token`] when the answer is in the cache (no store
+    /// access: cheap enough for an async thread); `None` when the store must be asked.
+    pub fn authenticate_token_cached(&self, presented: &str) -> Option<Result<Caller, Error>> {
+        self.token_caller(presented, false)
+    }
+
+    fn token_caller(&self, presented: &str, may_fetch: bool) -> Option<Result<Caller, Error>> {
+        let bad = |why: &str| Some(Err(Error::Unauthenticated(format!("bearer token {why}"))));
         let Some((id, secret)) = presented.strip_prefix(PREFIX).and_then(|t| t.split_once('_')) else {
             return bad("is not an IronPKI token (ipk_…)");
         };
         let record = match fresh(&self.credentials.tokens, &id.to_string()) {
             Some(r) => r,
-            None => {
-                let r = self.store.token(id)?;
-                remember(&self.credentials.tokens, id.to_string(), r.clone());
-                r
-            }
+            None if may_fetch => match self.store.token(id) {
+                Ok(r) => {
+                    remember(&self.credentials.tokens, id.to_string(), r.clone());
+                    r
+                }
+                Err(e) => return Some(Err(e.into())),
+            },
+            None => return None,
         };
         let Some(record) = record else { return bad("is unknown") };
         if aws_lc_rs::constant_time::verify_slices_are_equal(&record.secret_sha256, &secret_hash(secret)).is_err() {
@@ -157,11 +170,14 @@ impl Authority {
         if record.expires_at.is_some_and(|at| at <= now) {
             return bad("has expired");
         }
-        let role: Role = record.role.parse().map_err(Error::Internal)?;
-        Ok(Caller::with_grant(
+        let role: Role = match record.role.parse() {
+            Ok(role) => role,
+            Err(e) => return Some(Err(Error::Internal(e))),
+        };
+        Some(Ok(Caller::with_grant(
             format!("token:{}", record.id),
             &RoleGrant { role, profiles: record.profiles, san_patterns: record.san_patterns },
-        ))
+        )))
     }
 
     /// The record of a client certificate that TLS has verified up to our roots: it must

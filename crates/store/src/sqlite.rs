@@ -27,8 +27,58 @@ pub enum Durability {
     Normal,
 }
 
+/// Connections kept for reading beside the one writer: in WAL mode readers never wait
+/// for a writer's commit (and its fsync), nor for each other.
+const READERS: usize = 4;
+
+/// How often the background checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// WAL pages after which the writer checkpoints itself, finding most of them copied
+/// already; the WAL then restarts (4 KiB pages: about 200 MB).
+const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the WAL into the database from a thread of its own (PASSIVE: never blocking a
+/// writer), so that the checkpoints commits must still make (and their fsync of the
+/// database file, with `durability: full`) are rare and short.
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, Error> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ironpki-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| Error::Backend(format!("cannot start the checkpointer: {e}")))?;
+        Ok(Checkpointer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -48,7 +98,8 @@ impl SqliteStore {
                 other => break other?,
             }
         }
-        let store = SqliteStore { conn: Mutex::new(conn) };
+        let mut store =
+            SqliteStore { conn: Mutex::new(conn), readers: Vec::new(), next_reader: Default::default(), _checkpointer: None };
         loop {
             match store.migrate() {
                 Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
@@ -58,6 +109,14 @@ impl SqliteStore {
                 other => break other?,
             }
         }
+        for _ in 0..READERS {
+            let reader = Connection::open(path)?;
+            reader.busy_timeout(Duration::from_secs(10))?;
+            reader.pragma_update(None, "query_only", "ON")?;
+            store.readers.push(Mutex::new(reader));
+        }
+        store.lock().pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        store._checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
     }
 
@@ -84,8 +143,23 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The writing connection.
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A reading connection: the first free one, else the next in turn.
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(conn) = reader.try_lock() {
+                return conn;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len().max(1);
+        match self.readers.get(i) {
+            Some(reader) => reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => self.lock(),
+        }
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
@@ -245,7 +319,7 @@ impl Store for SqliteStore {
     }
 
     fn cas(&self) -> Result<Vec<CaRecord>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT name, role, parent, subject, serial, key_type, not_before, not_after, status, key_ref, der
              FROM cas ORDER BY CASE role WHEN 'root' THEN 0 ELSE 1 END, name",
@@ -293,7 +367,7 @@ impl Store for SqliteStore {
     }
 
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"))?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let rows = stmt.query_map([serial], cert_row(now))?;
@@ -359,14 +433,14 @@ impl Store for SqliteStore {
         if let Some(limit) = f.limit {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), cert_row(f.now))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let row: Option<(String, Option<i64>, Option<u8>)> = conn
             .prepare_cached("SELECT status, revoked_at, revocation_reason FROM certificates WHERE serial = ?1 AND issuer = ?2")?
             .query_row(params![serial, issuer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -378,13 +452,13 @@ impl Store for SqliteStore {
     }
 
     fn count_certificates(&self) -> Result<u64, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 
     fn count_expiring(&self, now: i64, until: i64) -> Result<Vec<(String, u64)>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             // The partial expiry index holds the profile: an index-only count (the planner
             // would otherwise pick (status, not_after) and read every row).
@@ -396,7 +470,7 @@ impl Store for SqliteStore {
     }
 
     fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT issuer, serial FROM certificates WHERE status = 'valid' AND not_after >= ?1
              AND (?2 IS NULL OR issuer = ?2) AND (?3 IS NULL OR profile = ?3) ORDER BY id",
@@ -442,7 +516,7 @@ impl Store for SqliteStore {
     }
 
     fn revocation_seq(&self) -> Result<i64, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let seq: Option<i64> = conn
             .prepare_cached("SELECT MAX(revocation_seq) FROM certificates WHERE revocation_seq IS NOT NULL")?
             .query_row([], |r| r.get(0))?;
@@ -450,7 +524,7 @@ impl Store for SqliteStore {
     }
 
     fn revoked_since(&self, after_seq: i64, limit: u32) -> Result<Vec<RevokedEntry>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT issuer, serial, revocation_seq, revoked_at, revocation_reason, invalidity_date FROM certificates
              WHERE revocation_seq > ?1 ORDER BY revocation_seq LIMIT ?2",
@@ -466,7 +540,7 @@ impl Store for SqliteStore {
         expiring_after: i64,
         f: &mut dyn FnMut(&RevokedEntry) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT issuer, serial, revocation_seq, revoked_at, revocation_reason, invalidity_date FROM certificates
              WHERE issuer = ?1 AND revocation_seq > ?2 AND revocation_seq <= ?3 AND not_after >= ?4
@@ -480,7 +554,7 @@ impl Store for SqliteStore {
     }
 
     fn revoked_after(&self, issuer: &str, after_seq: i64) -> Result<bool, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let found = conn
             .prepare_cached(
                 "SELECT 1 FROM certificates WHERE issuer = ?1 AND revocation_seq > ?2 AND revocation_seq IS NOT NULL LIMIT 1",
@@ -491,7 +565,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_crl(&self, issuer: &str, delta: bool) -> Result<Option<CrlRecord>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let sql = format!(
             "SELECT {CRL_COLUMNS} FROM crls WHERE issuer = ?1 AND (base_number IS NULL) = ?2 ORDER BY number DESC LIMIT 1"
         );
@@ -500,7 +574,7 @@ impl Store for SqliteStore {
     }
 
     fn last_crl_number(&self, issuer: &str) -> Result<i64, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let n: Option<i64> =
             conn.prepare_cached("SELECT MAX(number) FROM crls WHERE issuer = ?1")?.query_row([issuer], |r| r.get(0))?;
         Ok(n.unwrap_or(0))
@@ -548,7 +622,7 @@ impl Store for SqliteStore {
     }
 
     fn for_each_audit(&self, since: u64, f: &mut dyn FnMut(AuditEntry) -> Result<(), Error>) -> Result<(), Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq",
         )?;
@@ -578,11 +652,11 @@ impl Store for SqliteStore {
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
-        tokens::by_id(&self.lock(), id)
+        tokens::by_id(&self.reader(), id)
     }
 
     fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
-        tokens::all(&self.lock())
+        tokens::all(&self.reader())
     }
 
     fn revoke_token(&self, id: &str, at: i64, event: &AuditEvent) -> Result<(), Error> {
@@ -605,11 +679,11 @@ impl Store for SqliteStore {
     }
 
     fn schema_version(&self) -> Result<i64, Error> {
-        Ok(self.lock().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self.reader().query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, Error> {
-        let conn = self.lock();
+        let conn = self.reader();
         Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 

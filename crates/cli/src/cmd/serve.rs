@@ -7,6 +7,10 @@ use super::Ctx;
 use crate::args::ServeArgs;
 use crate::{fail, Failure};
 
+/// Threads for signing and store calls. Signing is CPU-bound: more threads than a few per
+/// core only add context switches; PostgreSQL round trips want some to wait on.
+const BLOCKING_THREADS: usize = 8;
+
 pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging();
     let authority = ctx.open()?;
@@ -29,7 +33,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     // dropped on an async thread.
     let store_owner = authority.clone();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure(e.to_string(), 3))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(BLOCKING_THREADS).enable_all().build().map_err(|e| Failure(e.to_string(), 3))?;
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
         let tls_listener =

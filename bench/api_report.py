@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Print the REST issuance results (bench/api.sh) as markdown and write them to WORK/results.md."""
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+
+p = argparse.ArgumentParser()
+p.add_argument("--work", required=True)
+p.add_argument("--command", required=True)
+p.add_argument("--ironpki", required=True)
+args = p.parse_args()
+
+TARGETS = [
+    ("cfssl-nostore", "cfssl `serve`"),
+    ("cfssl-sqlite", "cfssl `serve` + certdb"),
+    ("ironpki-sqlite", "IronPKI `serve`"),
+    ("ironpki-postgres", "IronPKI `serve`"),
+]
+
+
+def run(*cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError:
+        return "?"
+    text = (r.stdout + r.stderr).strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def load(name):
+    m = json.load(open(os.path.join(args.work, name, "meta.json")))
+    if "skipped" in m:
+        return m
+    w = m["wrk"]
+    m["rps"] = w["requests"] / w["duration_s"]
+    m["certs"] = w["ok_2xx"] / w["duration_s"]
+    m["errors"] = w["non_2xx"] + sum(w["socket_errors"].values())
+    m["cores"] = m["server_cpu_s"] / w["duration_s"]
+    # CPU used meanwhile by everything but the server and wrk (a build, another benchmark)
+    # and the PostgreSQL backends serving the benchmark's database, counted with the server
+    pg = m["postgres_cpu_s"]
+    m["pg_cores"] = pg / m["machine_wall_s"] if m["store"] == "PostgreSQL" else None
+    m["other"] = max(0.0, m["machine_cpu_s"] - m["server_cpu_s"] - m["wrk_cpu_s"] - pg) / m["machine_wall_s"]
+    return m
+
+
+def errors(m):
+    w = m["wrk"]
+    parts = [f"{n:,} × {s}" for s, n in sorted(w["statuses"].items()) if not 200 <= int(s) <= 299]
+    parts += [f"{n:,} {kind}" for kind, n in w["socket_errors"].items() if n]
+    return f"**{m['errors']:,}**: " + ", ".join(parts) if m["errors"] else "0"
+
+
+def stored(m):
+    """Certificates answered 2xx that are in the store, looked up by serial after the run."""
+    c = m.get("stored_check")
+    if c is None:
+        return "n/a (stores nothing)" if m["store"] == "none" else "?"
+    added = m["rows_after"] - m["rows_before"]
+    text = f"{c['stored']:,} of {c['answered']:,}"
+    if c["stored"] < c["answered"]:
+        text = f"**{text} ({c['answered'] - c['stored']:,} lost)**"
+    return f"{text}; {added:,} rows added"
+
+
+def other(m):
+    """Cores used by other processes during the run: above 0.2 the figures are skewed."""
+    return f"**{m['other']:.2f}**" if m["other"] > 0.2 else f"{m['other']:.2f}"
+
+
+def ratio(a, b):
+    r = a / b
+    return f"{r:.{3 if r < 0.1 else 2 if r < 10 else 1}f}x"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+results = {name: (label, load(name)) for name, label in TARGETS}
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+head = run("git", "-C", root, "rev-parse", "--short", "HEAD")
+dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                       capture_output=True, text=True).stdout.strip()
+if os.path.exists(args.ironpki):
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(args.ironpki), datetime.timezone.utc)
+    iron = f"{run(args.ironpki, '--version')}, binary built {built:%Y-%m-%d %H:%M UTC}, "
+else:
+    iron = "no binary, "
+pg = run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version")
+seconds = re.search(r"--seconds (\S+)", args.command).group(1)
+count = re.search(r"--count (\S+)", args.command).group(1)
+tokens = int(re.search(r"--tokens (\S+)", args.command).group(1))
+auth = ("one bearer token" if tokens == 1 else
+        f"{tokens} bearer tokens taken in turn, one per client (the API limits each identity "
+        "to `serve.rate_limit` requests a second, 2000 by default)")
+
+out = [
+    "## REST issuance from CSRs, 64 concurrent clients (ECDSA P-256)",
+    "",
+    f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+    f"- machine: {len(os.sched_getaffinity(0))} cores (nproc), {cpu}, {mem / 2**20:.0f} GiB",
+    f"- IronPKI: {iron}tree at {head}{' with uncommitted changes' if dirty else ''}",
+    f"- peers: cfssl {run('dpkg-query', '-W', '-f', '${Version}', 'golang-cfssl')} (Debian golang-cfssl); "
+    f"wrk {run('wrk', '--version').split()[1]}; SQLite {run('sqlite3', '--version').split()[0]}; "
+    f"PostgreSQL {pg.split()[0] if pg != '?' else '?'}",
+    f"- command: `{args.command}`",
+    "",
+    f"`wrk -t2 -c64 -d{seconds}s --timeout 10s` after a 2 s warm-up, rotating through the same "
+    f"{int(count):,} CSRs (CN = SAN dNSName `dev-<i>.bench.internal`) for every target: cfssl by plain "
+    "HTTP at `POST /api/v1/cfssl/sign`, IronPKI by HTTPS at `POST /api/v1/certificates` with "
+    f"{auth}, "
+    "both on this machine over loopback (wrk takes CPU from the server). certs/s "
+    "counts 2xx answers only; every other status is an error. Stored: how many of the "
+    "certificates answered 2xx in the measured run are in the store, each looked up by its "
+    "serial after the run; rows added counts every row written meanwhile, requests still in "
+    "flight when wrk stopped included. CPU columns are in cores over the measured run: the "
+    "server's (with the PostgreSQL backends serving its database when that is the store), wrk's, and everything else's "
+    "on the machine (in bold above 0.2: the figures of that row are skewed by other work).",
+    "",
+    "| target | store | requests/s | certs/s | p50 ms | p99 ms | errors | stored | server CPU (cores) | wrk CPU | other CPU |",
+    "|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|",
+]
+for name, (label, m) in results.items():
+    if "skipped" in m:
+        out.append(f"| {label} | {m['store']} | – | – | – | – | not run: {m['skipped']} | – | – | – | – |")
+        continue
+    w = m["wrk"]
+    server = f"{m['cores']:.2f}" + ("" if m["pg_cores"] is None else f" + {m['pg_cores']:.2f} PostgreSQL")
+    out.append(f"| {label} | {m['store']} | {m['rps']:,.0f} | {m['certs']:,.0f} | {w['p50_ms']:.1f} "
+               f"| {w['p99_ms']:.1f} | {errors(m)} | {stored(m)} | {server} "
+               f"| {m['wrk_cpu_s'] / m['machine_wall_s']:.2f} | {other(m)} |")
+
+iron, wal, none = (results[n][1] for n in ("ironpki-sqlite", "cfssl-sqlite", "cfssl-nostore"))
+out.append("")
+if "skipped" in iron:
+    out.append(f"- IronPKI / cfssl ratios and the p99 target: n/a, IronPKI not run ({iron['skipped']})")
+else:
+    out.append(f"- IronPKI (SQLite) / cfssl (SQLite WAL), certs/s = {ratio(iron['certs'], wal['certs'])}")
+    out.append(f"- IronPKI (SQLite) / cfssl (no store), certs/s = {ratio(iron['certs'], none['certs'])}")
+    for name in ("ironpki-sqlite", "ironpki-postgres"):
+        m = results[name][1]
+        if "skipped" not in m:
+            out.append(f"- IronPKI ({m['store']}) p99 = {m['wrk']['p99_ms']:.1f} ms "
+                       f"(target < 20 ms: {verdict(m['wrk']['p99_ms'] < 20)})")
+    pgm = results["ironpki-postgres"][1]
+    if "skipped" in pgm:
+        out.append(f"- IronPKI (PostgreSQL): not run ({pgm['skipped']})")
+out += [
+    "- cfssl: the Debian 2016 snapshot, signing with an openssl-made P-256 intermediate under a "
+    "P-256 root, default profile `expiry: 2160h` (90 days), usages digital signature, server auth, "
+    "client auth; default log level (4 lines per request, to a file). Without `-db-config` it "
+    "stores nothing. With it: cfssl's own `certdb/sqlite/migrations` tables, `journal_mode=WAL` "
+    "set beforehand, the driver's defaults otherwise.",
+    "- IronPKI: a fresh `ironpki init` (default configuration, `store.durability: full`), profile "
+    "`server` (90 days), its HTTPS listener with a server certificate from its own CA.",
+    "- Before each run one request is checked by hand: the certificate names the CSR's SAN, lasts "
+    "90 days and chains to the root (`openssl verify -x509_strict`).",
+]
+text = "\n".join(out) + "\n"
+print(text, end="")
+with open(os.path.join(args.work, "results.md"), "w") as f:
+    f.write(text)
