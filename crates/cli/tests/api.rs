@@ -4,25 +4,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{api, tool, Auth, Pki};
 use serde_json::json;
-
-/// A P-256 key in STEM.key and a CSR for CN=NAME with `san`: (CSR PEM, key path).
-fn csr(pki: &Pki, openssl: &Path, stem: &str, name: &str, san: &str) -> (String, std::path::PathBuf) {
-    let key = pki.path(&format!("{stem}.key"));
-    let csr = pki.path(&format!("{stem}.csr"));
-    let out = std::process::Command::new(openssl)
-        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout"])
-        .arg(&key)
-        .args(["-subj", &format!("/CN={name}"), "-addext", &format!("subjectAltName={san}"), "-out"])
-        .arg(&csr)
-        .output()
-        .expect("openssl req");
-    assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
-    (std::fs::read_to_string(&csr).expect("csr"), key)
-}
 
 fn audit(pki: &Pki) -> Vec<serde_json::Value> {
     pki.ok(&["audit", "export"]).lines().map(|l| serde_json::from_str(l).expect("audit line")).collect()
@@ -43,7 +26,7 @@ fn operator_tokens_are_held_to_their_profiles_and_names() {
     let audit_before = pki.audit_len();
     let certs_before = pki.count_certs();
 
-    let (device_csr, _) = csr(&pki, &openssl, "k1", "d1.iot.internal", "DNS:d1.iot.internal");
+    let (device_csr, _) = pki.csr(&openssl, "k1", "d1.iot.internal", "DNS:d1.iot.internal");
     let (status, _, body) = api(&pki, &curl, "POST", &server.api_url("/certificates"), Auth::Bearer(operator), Some(&json!({"profile": "device", "csr": device_csr})));
     assert_eq!(status, 201, "{body}");
     let serial = body["serial"].as_str().expect("serial").to_string();
@@ -60,7 +43,7 @@ fn operator_tokens_are_held_to_their_profiles_and_names() {
     assert!(headers.to_ascii_lowercase().contains("content-type: application/problem+json"), "{headers}");
     assert!(body["detail"].as_str().unwrap_or_default().contains("server"), "{body}");
     // The profile allows any depth under .iot.internal; the token only one label.
-    let (outside_csr, _) = csr(&pki, &openssl, "k2", "x.y.iot.internal", "DNS:x.y.iot.internal");
+    let (outside_csr, _) = pki.csr(&openssl, "k2", "x.y.iot.internal", "DNS:x.y.iot.internal");
     let (status, _, body) = api(&pki, &curl, "POST", &server.api_url("/certificates"), Auth::Bearer(operator), Some(&json!({"profile": "device", "csr": outside_csr})));
     assert_eq!(status, 403, "{body}");
     assert!(body["detail"].as_str().unwrap_or_default().contains("x.y.iot.internal"), "{body}");
@@ -183,7 +166,7 @@ fn admin_certificate_tokens_and_revocation_over_the_api() {
 fn renewal_by_mtls_keeps_the_identity_and_refuses_revoked_certificates() {
     let (Some(curl), Some(openssl)) = (tool("curl"), tool("openssl")) else { return };
     let pki = Pki::init();
-    let (device_csr, device_key) = csr(&pki, &openssl, "k3", "d7.iot.internal", "DNS:d7.iot.internal");
+    let (device_csr, device_key) = pki.csr(&openssl, "k3", "d7.iot.internal", "DNS:d7.iot.internal");
     std::fs::write(pki.path("d7.csr"), &device_csr).expect("csr");
     pki.ok(&["cert", "sign", "--profile", "device", "--csr", "d7.csr", "--out", "d7.leaf", "--chain-out", "d7.chain"]);
     let device_cert = pki.path("d7.crt");
@@ -191,14 +174,14 @@ fn renewal_by_mtls_keeps_the_identity_and_refuses_revoked_certificates() {
     std::fs::write(&device_cert, chain).expect("write chain");
     let server = pki.serve();
 
-    let (new_csr, _) = csr(&pki, &openssl, "k4", "d7.iot.internal", "DNS:d7.iot.internal");
+    let (new_csr, _) = pki.csr(&openssl, "k4", "d7.iot.internal", "DNS:d7.iot.internal");
     let (status, _, body) = api(&pki, &curl, "POST", &server.api_url("/certificates/renew"), Auth::Cert(&device_cert, &device_key), Some(&json!({"csr": new_csr})));
     assert_eq!(status, 201, "{body}");
     let renewed = body["serial"].as_str().expect("serial").to_string();
     assert!(audit(&pki).iter().any(|e| e["action"] == "cert.renewed" && e["target"].as_str().unwrap_or_default().ends_with(&renewed)));
 
     // Another identity is refused; so is renewal without a certificate.
-    let (other_csr, _) = csr(&pki, &openssl, "k5", "d8.iot.internal", "DNS:d8.iot.internal");
+    let (other_csr, _) = pki.csr(&openssl, "k5", "d8.iot.internal", "DNS:d8.iot.internal");
     let (status, _, body) = api(&pki, &curl, "POST", &server.api_url("/certificates/renew"), Auth::Cert(&device_cert, &device_key), Some(&json!({"csr": other_csr})));
     assert_eq!((status, problem_type(&body)), (400, "urn:ironpki:problem:refused"), "{body}");
     let (status, _, _) = api(&pki, &curl, "POST", &server.api_url("/certificates/renew"), Auth::None, Some(&json!({"csr": new_csr})));

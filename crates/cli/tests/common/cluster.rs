@@ -76,18 +76,25 @@ impl Pki {
         self.ok(&["token", "create", "--role", "operator", "--profiles", "device"]).trim().to_string()
     }
 
-    /// A JSON request body with a fresh device CSR, written to a file for curl.
-    pub fn device_request(&self, openssl: &Path, name: &str) -> PathBuf {
-        let (key, csr) = (self.path(&format!("{name}.key")), self.path(&format!("{name}.csr")));
+    /// A P-256 key in STEM.key and a CSR for CN=NAME with `san` (openssl syntax, e.g.
+    /// `DNS:a.internal`): (CSR PEM, key path).
+    pub fn csr(&self, openssl: &Path, stem: &str, name: &str, san: &str) -> (String, PathBuf) {
+        let (key, csr) = (self.path(&format!("{stem}.key")), self.path(&format!("{stem}.csr")));
         let out = Command::new(openssl)
             .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout"])
             .arg(&key)
-            .args(["-subj", &format!("/CN={name}"), "-addext", &format!("subjectAltName=DNS:{name}"), "-out"])
+            .args(["-subj", &format!("/CN={name}"), "-addext", &format!("subjectAltName={san}"), "-out"])
             .arg(&csr)
             .output()
             .expect("openssl req");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let body = serde_json::json!({ "profile": "device", "csr": std::fs::read_to_string(&csr).expect("csr") });
+        assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
+        (std::fs::read_to_string(&csr).expect("csr"), key)
+    }
+
+    /// A JSON request body with a fresh device CSR, written to a file for curl.
+    pub fn device_request(&self, openssl: &Path, name: &str) -> PathBuf {
+        let (csr, _) = self.csr(openssl, name, name, &format!("DNS:{name}"));
+        let body = serde_json::json!({ "profile": "device", "csr": csr });
         let file = self.path(&format!("{name}.json"));
         std::fs::write(&file, body.to_string()).expect("body");
         file
