@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turn concatenated CSR PEMs into JSON request bodies, one per line, for bench/api.sh:
-cfssl's `{"certificate_request": PEM}` and IronPKI's `{"profile": P, "csr": PEM}`."""
+cfssl's `{"certificate_request": PEM}` and IronPKI's `{"profile": P, "csr": PEM}` (with
+`"lifetime": L` too when --lifetime is given: bench/scale.sh asks for 24h)."""
 import argparse
 import json
 import re
@@ -10,6 +11,7 @@ p.add_argument("--csrs", required=True)
 p.add_argument("--profile", required=True, help="IronPKI profile")
 p.add_argument("--cfssl", required=True, help="output: cfssl bodies")
 p.add_argument("--ironpki", required=True, help="output: IronPKI bodies")
+p.add_argument("--lifetime", help="IronPKI bodies ask for this lifetime, e.g. 24h (default: the profile's)")
 args = p.parse_args()
 
 pems = re.findall(r"-----BEGIN CERTIFICATE REQUEST-----.*?-----END CERTIFICATE REQUEST-----\n",
@@ -17,5 +19,8 @@ pems = re.findall(r"-----BEGIN CERTIFICATE REQUEST-----.*?-----END CERTIFICATE R
 with open(args.cfssl, "w") as c, open(args.ironpki, "w") as i:
     for pem in pems:
         c.write(json.dumps({"certificate_request": pem}) + "\n")
-        i.write(json.dumps({"profile": args.profile, "csr": pem}) + "\n")
+        body = {"profile": args.profile, "csr": pem}
+        if args.lifetime:
+            body["lifetime"] = args.lifetime
+        i.write(json.dumps(body) + "\n")
 print(len(pems))

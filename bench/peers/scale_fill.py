@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The bulk generator of bench/scale.sh: add ROWS synthetic certificate records straight to an
+IronPKI store with SQL, as fast as the engine takes them (not through IronPKI).
+
+  scale_fill.py --rows N --sqlite PATH/ironpki.db
+  scale_fill.py --rows N --postgres DBNAME [--psql-args "-h 127.0.0.1 -p 5432 -U postgres"]
+
+Record i (1..N): serial 'ff' + i as 14 hex digits (16 hex digits in all; IronPKI's own serials
+are 16 octets whose first is 0x40-0x7f, so none can collide), issuer 'issuing', CN and the one
+SAN dNSName d<i>.scale.internal, ecdsa-p256, profile server, notBefore a day ago, notAfter
+between 1 hour and 400 days from now (about 7.5 % within 30 days), valid, requester bench-fill,
+issued now, a 1-byte DER. --expiry-order hash (the default) spreads notAfter by a
+multiplicative hash of i, so that the records expiring next lie anywhere in the table; id makes
+it rise with i, as in a store filled by issuance over time with one lifetime, where they lie
+together.
+
+SQLite: batches of --batch rows (1,000,000) per transaction from a recursive CTE, with
+`synchronous=OFF` and a large page cache on this connection only. The FTS5 trigger that
+indexes each new row's names is dropped for the load; the index is then filled for the new
+ids in batches, merged into one segment (FTS5 'optimize') and the trigger recreated from the
+very text the schema held.
+PostgreSQL: `INSERT ... SELECT FROM generate_series` in batches (ids from the identity
+column), then VACUUM ANALYZE (as autovacuum would, in time).
+
+Prints progress to stderr and one JSON object to stdout: rows, seconds, and the phases."""
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+
+p = argparse.ArgumentParser()
+p.add_argument("--rows", type=int, required=True)
+p.add_argument("--batch", type=int, default=1_000_000)
+p.add_argument("--expiry-order", choices=["hash", "id"], default="hash",
+               help="hash: notAfter unrelated to id order (default); id: notAfter rising with id")
+g = p.add_mutually_exclusive_group(required=True)
+g.add_argument("--sqlite", help="path of the store's SQLite database")
+g.add_argument("--postgres", help="name of the store's PostgreSQL database")
+p.add_argument("--psql-args", default="-h 127.0.0.1 -p 5432 -U postgres")
+args = p.parse_args()
+
+NOW = int(time.time())
+SPREAD = 400 * 86400           # not_after within 400 days ...
+MARGIN = 3600                  # ... but at least an hour away
+HASH = 2654435761              # odd, prime to SPREAD: i -> i * HASH % SPREAD is a permutation
+
+
+# SQL for record i's not_after, the same in both engines (integer arithmetic)
+if args.expiry_order == "hash":
+    NOT_AFTER = f"{NOW + MARGIN} + (i * {HASH}) % {SPREAD - MARGIN}"
+else:
+    NOT_AFTER = f"{NOW + MARGIN} + (i - 1) * {SPREAD - MARGIN} / {max(args.rows, 1)}"
+
+
+def log(msg):
+    print(f"   fill: {msg}", file=sys.stderr, flush=True)
+
+
+def batches():
+    lo = 1
+    while lo <= args.rows:
+        hi = min(lo + args.batch - 1, args.rows)
+        yield lo, hi
+        lo = hi + 1
+
+
+phases = {}
+start = time.monotonic()
+
+
+def sqlite_fill(path):
+    import sqlite3
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA synchronous=OFF")          # this connection only
+    con.execute("PRAGMA cache_size=-2000000")      # 2 GB of page cache: the indexes stay in memory
+    con.execute("PRAGMA temp_store=MEMORY")
+    con.execute("PRAGMA busy_timeout=10000")
+    max_before = con.execute("SELECT coalesce(max(id), 0) FROM certificates").fetchone()[0]
+    trigger = con.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'certificates_names'").fetchone()
+    if trigger is None:
+        sys.exit("scale_fill: no trigger certificates_names in " + path + " (schema older than v5?)")
+    trigger = trigger[0]
+    con.execute("DROP TRIGGER certificates_names")
+    t = time.monotonic()
+    for lo, hi in batches():
+        con.execute("BEGIN")
+        con.execute(f"""
+            WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+            INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile,
+                                      not_before, not_after, status, requester, issued_at, der)
+            SELECT printf('ff%014x', i), 'issuing', 'CN=d' || i || '.scale.internal, O=Bench',
+                   'd' || i || '.scale.internal', '["dns:d' || i || '.scale.internal"]',
+                   'ecdsa-p256', 'server', {NOW - 86400}, {NOT_AFTER},
+                   'valid', 'bench-fill', {NOW}, x'00'
+            FROM s""", (lo, hi))
+        con.execute("COMMIT")
+        log(f"{hi:,} rows inserted ({time.monotonic() - t:.0f} s)")
+    phases["insert_s"] = time.monotonic() - t
+    t = time.monotonic()
+    last = con.execute("SELECT max(id) FROM certificates").fetchone()[0]
+    lo = max_before + 1
+    while lo <= last:
+        hi = lo + args.batch - 1
+        con.execute("BEGIN")
+        con.execute("""INSERT INTO certificate_names (rowid, names)
+                       SELECT id, coalesce(common_name, '') || ' ' || sans FROM certificates
+                       WHERE id BETWEEN ? AND ?""", (lo, hi))
+        con.execute("COMMIT")
+        log(f"names indexed up to id {min(hi, last):,} ({time.monotonic() - t:.0f} s)")
+        lo = hi + 1
+    phases["names_index_s"] = time.monotonic() - t
+    # Filled in batches, the index is left with segments that FTS5's automerge then merges
+    # during the next tens of thousands of inserts (each measured 4x slower meanwhile): a debt
+    # of the bulk load, not of the store's size. Merged into one segment beforehand, new rows
+    # pay the merges of their own small segments, as in an index grown row by row between its
+    # rare large merges.
+    t = time.monotonic()
+    con.execute("INSERT INTO certificate_names (certificate_names) VALUES ('optimize')")
+    con.execute(trigger)
+    phases["names_optimize_s"] = time.monotonic() - t
+    t = time.monotonic()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    phases["checkpoint_s"] = time.monotonic() - t
+    rows = con.execute("SELECT count(*) FROM certificates").fetchone()[0]
+    con.close()
+    return rows
+
+
+def psql(sql):
+    cmd = ["psql", *shlex.split(args.psql_args), "-d", args.postgres, "-X", "-q", "-tA",
+           "-v", "ON_ERROR_STOP=1", "-c", sql]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"scale_fill: psql failed: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def postgres_fill():
+    t = time.monotonic()
+    for lo, hi in batches():
+        psql(f"""
+            INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile,
+                                      not_before, not_after, status, requester, issued_at, der)
+            SELECT 'ff' || lpad(to_hex(i), 14, '0'), 'issuing', 'CN=d' || i || '.scale.internal, O=Bench',
+                   'd' || i || '.scale.internal', '["dns:d' || i || '.scale.internal"]',
+                   'ecdsa-p256', 'server', {NOW - 86400}, {NOT_AFTER},
+                   'valid', 'bench-fill', {NOW}, '\\x00'::bytea
+            FROM generate_series({lo}::bigint, {hi}::bigint) AS i""")
+        log(f"{hi:,} rows inserted ({time.monotonic() - t:.0f} s)")
+    phases["insert_s"] = time.monotonic() - t
+    # What autovacuum would do to an insert-only table this size (and would otherwise start on
+    # during the next measured run): the visibility map, that lets the expiring count be an
+    # index-only scan, the GIN pending list of the name index, and the planner's statistics.
+    t = time.monotonic()
+    psql("VACUUM ANALYZE certificates")
+    phases["vacuum_analyze_s"] = time.monotonic() - t
+    return int(psql("SELECT count(*) FROM certificates"))
+
+
+rows = sqlite_fill(args.sqlite) if args.sqlite else postgres_fill()
+seconds = time.monotonic() - start
+log(f"{args.rows:,} rows added in {seconds:.0f} s; the store holds {rows:,}")
+json.dump({"engine": "sqlite" if args.sqlite else "postgres", "added": args.rows, "rows": rows,
+           "expiry_order": args.expiry_order,
+           "seconds": seconds, **phases}, sys.stdout)
+print()

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Print the scale results (bench/scale.sh) as markdown and write them to WORK/results.md."""
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+
+p = argparse.ArgumentParser()
+p.add_argument("--work", required=True)
+p.add_argument("--command", required=True)
+p.add_argument("--ironpki", required=True)
+p.add_argument("--engines", required=True)
+args = p.parse_args()
+
+LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+FACTOR = 2.0
+
+
+def run(*cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError:
+        return "?"
+    text = (r.stdout + r.stderr).strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def load_phase(engine, phase):
+    m = json.load(open(os.path.join(args.work, engine, phase, "meta.json")))
+    w = m["wrk"]
+    m["certs"] = w["ok_2xx"] / w["duration_s"]
+    m["errors"] = w["non_2xx"] + sum(w["socket_errors"].values())
+    pg = m["postgres_cpu_s"]
+    m["other"] = max(0.0, m["machine_cpu_s"] - m["server_cpu_s"] - m["wrk_cpu_s"] - pg) / m["machine_wall_s"]
+    m["cores"] = m["server_cpu_s"] / m["machine_wall_s"]
+    m["pg_cores"] = pg / m["machine_wall_s"] if engine == "postgres" else None
+    return m
+
+
+def ms(v):
+    return f"{v:.{3 if v < 1 else 2 if v < 100 else 0}f}"
+
+
+def ratio(r):
+    return f"{r:.{3 if r < 0.1 else 2 if r < 10 else 1}f}x"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def errors(m):
+    w = m["wrk"]
+    parts = [f"{n:,} × {s}" for s, n in sorted(w["statuses"].items()) if not 200 <= int(s) <= 299]
+    parts += [f"{n:,} {kind}" for kind, n in w["socket_errors"].items() if n]
+    return f"**{m['errors']:,}**: " + ", ".join(parts) if m["errors"] else "0"
+
+
+def other(m):
+    return f"**{m['other']:.2f}**" if m["other"] > 0.2 else f"{m['other']:.2f}"
+
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+head = run("git", "-C", root, "rev-parse", "--short", "HEAD")
+dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                       capture_output=True, text=True).stdout.strip()
+if os.path.exists(args.ironpki):
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(args.ironpki), datetime.timezone.utc)
+    iron = f"{run(args.ironpki, '--version')}, binary built {built:%Y-%m-%d %H:%M UTC}, "
+else:
+    iron = "no binary, "
+pg = run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version")
+seconds = re.search(r"--seconds (\S+)", args.command).group(1)
+rows = int(re.search(r"--rows (\S+)", args.command).group(1))
+count = int(re.search(r"--count (\S+)", args.command).group(1))
+order = re.search(r"--expiry-order (\S+)", args.command).group(1)
+layout = ("by a hash of the record's number, so the records expiring next lie anywhere in the table "
+          "(`--expiry-order hash`: the page reads each from a different table page)" if order == "hash" else
+          "rising with the record's number, so the records expiring next lie together in the table, as "
+          "issuance over time with one lifetime leaves them (`--expiry-order id`)")
+
+out = [
+    f"## Scale: issuance and queries at an empty store and at {rows:,} certificate records",
+    "",
+    f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+    f"- machine: {len(os.sched_getaffinity(0))} cores (nproc), {cpu}, {mem / 2**20:.0f} GiB",
+    f"- IronPKI: {iron}tree at {head}{' with uncommitted changes' if dirty else ''}",
+    f"- wrk {run('wrk', '--version').split()[1]}; SQLite {run('sqlite3', '--version').split()[0]} (the bulk "
+    f"load's; IronPKI bundles its own); PostgreSQL {pg.split()[0] if pg != '?' else '?'}",
+    f"- command: `{args.command}`",
+    "",
+    "Per engine: a fresh `ironpki init` (default configuration, `store.durability: full`; for "
+    "PostgreSQL its `store:` swapped for a fresh database), 64 operator tokens. The **empty** store: "
+    f"`ironpki serve`, then `wrk -t2 -c64 -d{seconds}s --timeout 10s` after a 2 s warm-up posting "
+    f"`{{\"profile\": \"server\", \"csr\": PEM, \"lifetime\": \"24h\"}}` to `POST /api/v1/certificates` "
+    f"over HTTPS, rotating through {count:,} ECDSA P-256 CSRs and the 64 tokens (as bench/api.sh); "
+    "then, serve stopped, `ironpki bench query --repeat 20` (medians; the count: of 5 runs). So the "
+    "empty store holds what the warm-up and the run issued, all expiring within a day. Then the "
+    f"harness's bulk generator (`peers/scale_fill.py`) adds {rows:,} synthetic records by SQL "
+    "(profile `server`, `d<i>.scale.internal`, notAfter spread over 400 days: about 7.5 % within 30 "
+    f"days; spread {layout}), and the **full** store gets the same wrk run and the same queries. certs/s counts 2xx "
+    "answers; every other status is an error. Queries: a page of 1000 certificates expiring within "
+    "30 days (`cert list --expiring-within 30d`), their count per profile, a lookup by serial, "
+    "and a name search (limit 100) for a name held once and for `internal` (held by every record).",
+    "",
+    f"Target: each full-store figure within a factor of {FACTOR:g} of the empty store's "
+    f"(certs/s at least 1/{FACTOR:g} of it, times at most {FACTOR:g}x). The requirement names the "
+    "issuance rate and the expiring-within-30-days query; the other rows are held to the same "
+    "factor for information. Other CPU: cores used during the measured wrk run by everything but the "
+    "server, its PostgreSQL backends and wrk (in bold above 0.2: that run is skewed by other work).",
+]
+summary = []
+for engine in args.engines.split(","):
+    label = LABELS[engine]
+    out += ["", f"### {label}", ""]
+    meta = json.load(open(os.path.join(args.work, engine, "meta.json")))
+    if "skipped" in meta:
+        out.append(f"Not run: {meta['skipped']}")
+        summary.append(f"- {label}: not run ({meta['skipped']})")
+        continue
+    e, f = load_phase(engine, "empty"), load_phase(engine, "full")
+    fill = meta["fill"]
+    phases = ", ".join(f"{k[:-2].replace('_', ' ')} {v:.0f} s" for k, v in fill.items() if k.endswith("_s"))
+    out.append(f"Bulk load: {fill['added']:,} records in {fill['seconds']:.0f} s ({phases}), "
+               f"{fill['added'] / fill['seconds']:,.0f} records/s; the store then took "
+               f"{meta['store_bytes'] / 2**30:.2f} GiB on disk.")
+    out += ["", f"| figure | empty store | {rows:,} records | full / empty | within {FACTOR:g}x |",
+            "|---|---:|---:|---:|---|"]
+    eq, fq = e["query"], f["query"]
+    out.append(f"| records in the store (at the queries) | {eq['rows']:,} | {fq['rows']:,} | | |")
+    r = f["certs"] / e["certs"]
+    ok_rate = r >= 1 / FACTOR
+    out.append(f"| **issuance, certs/s** | {e['certs']:,.0f} | {f['certs']:,.0f} | {ratio(r)} | {verdict(ok_rate)} |")
+    for key, name in (("p50_ms", "issuance p50, ms"), ("p99_ms", "issuance p99, ms")):
+        r = f["wrk"][key] / e["wrk"][key]
+        out.append(f"| {name} | {ms(e['wrk'][key])} | {ms(f['wrk'][key])} | {ratio(r)} | {verdict(r <= FACTOR)} |")
+    verdicts = {}
+    for key, name, extra in (
+        ("expiring_page_ms", "**expiring within 30 days: a page, ms**", "expiring_page_rows"),
+        ("expiring_count_ms", "**expiring within 30 days: count per profile, ms**", "expiring_count"),
+        ("lookup_by_serial_ms", "lookup by serial, ms", None),
+        ("name_rare_ms", "name search, a name held once, ms", None),
+        ("name_common_ms", "name search, `internal` (limit 100), ms", None),
+    ):
+        r = fq[key] / eq[key] if eq[key] > 0 else float("inf")
+        verdicts[key] = r <= FACTOR
+        note = f" ({eq[extra]:,} → {fq[extra]:,} rows)" if extra else ""
+        small = " (both < 1 ms)" if eq[key] < 1 and fq[key] < 1 else ""
+        out.append(f"| {name}{note} | {ms(eq[key])} | {ms(fq[key])} | {ratio(r)} | {verdict(verdicts[key])}{small} |")
+    out.append(f"| errors during the wrk run | {errors(e)} | {errors(f)} | | |")
+    srv = lambda m: f"{m['cores']:.2f}" + ("" if m["pg_cores"] is None else f" + {m['pg_cores']:.2f} PostgreSQL")
+    out.append(f"| server CPU (cores) | {srv(e)} | {srv(f)} | | |")
+    out.append(f"| other CPU (cores) | {other(e)} | {other(f)} | | |")
+    rate_r = f["certs"] / e["certs"]
+    page_r = fq["expiring_page_ms"] / eq["expiring_page_ms"]
+    count_r = fq["expiring_count_ms"] / eq["expiring_count_ms"]
+    summary.append(
+        f"- {label}: issuance rate {ratio(rate_r)} of the empty store's ({verdict(ok_rate)}); "
+        f"expiring within 30 days: the page {ratio(page_r)} of its time ({verdict(verdicts['expiring_page_ms'])}), "
+        f"the count {ratio(count_r)} ({verdict(verdicts['expiring_count_ms'])})")
+
+out += ["", f"Requirement (issuance rate and the expiring-within-30-days query, {rows:,} records beside an "
+        f"empty store, within a factor of {FACTOR:g}):", ""] + summary
+out += [
+    "",
+    "- The synthetic records are rows only (a 1-byte DER): issuance and the queries read the "
+    "indexes and columns, never the DER of a listed record. SQLite: the FTS5 name index is filled for "
+    "them after the insert (its trigger dropped meanwhile and recreated as the schema had it) and "
+    "merged into one segment (`optimize`: left as the batches made it, FTS5 merges its segments "
+    "during the next tens of thousands of inserts, each 4x slower meanwhile); no ANALYZE (IronPKI "
+    "runs none). PostgreSQL: `VACUUM ANALYZE certificates` after the load and before each phase's "
+    "queries, the state autovacuum keeps a table in (the expiring count is an index-only scan "
+    "only over pages the visibility map marks all-visible: 10x slower at 1M records without it).",
+    "- The expiring count is of every certificate expiring within 30 days, so it reads a number "
+    "of index entries proportional to the store: it cannot stay flat as the store grows.",
+]
+text = "\n".join(out) + "\n"
+print(text, end="")
+with open(os.path.join(args.work, "results.md"), "w") as fh:
+    fh.write(text)
