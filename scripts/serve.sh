@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: build, create a development PKI if there is none, and run the online CA
-# (`ironpki serve`: CRLs, CA certificates and OCSP on 127.0.0.1:8080) on the embedded
-# SQLite store.
+# (`ironpki serve`: the REST API on https://127.0.0.1:8443; CRLs, CA certificates and OCSP
+# on http://127.0.0.1:8080) on the embedded SQLite store.
 #   IRONPKI_HOME        the PKI (default ~/.ironpki)
 #   IRONPKI_PASSPHRASE  CA key passphrase; if unset, a random one is kept in
 #                       $IRONPKI_HOME.passphrase (0600) — for development only.
