@@ -105,3 +105,32 @@ impl Authority {
         Ok(revoked)
     }
 }
+
+impl Authority {
+    /// Revokes the certificates with these serials (only `issuer`'s when given), per
+    /// issuer in batches as [`Authority::revoke_bulk`]. Unknown or already revoked
+    /// serials are skipped; returns the serials revoked.
+    pub fn revoke_serials(
+        &self,
+        caller: &Caller,
+        serials: &[String],
+        issuer: Option<&str>,
+        reason: Reason,
+        invalidity_date: Option<i64>,
+    ) -> Result<Vec<String>, Error> {
+        let mut by_issuer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for serial in serials {
+            let serial = serial.parse::<Serial>()?.to_hex();
+            for cert in self.store.certificates_by_serial(&serial)? {
+                if issuer.is_none_or(|i| i == cert.issuer) {
+                    by_issuer.entry(cert.issuer).or_default().push(cert.serial);
+                }
+            }
+        }
+        let mut revoked = Vec::new();
+        for (issuer, serials) in &by_issuer {
+            revoked.extend(self.revoke_bulk(caller, issuer, serials, reason, invalidity_date, &mut |_| {})?);
+        }
+        Ok(revoked)
+    }
+}

@@ -88,27 +88,10 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(10))?;
         // Switching a fresh file to WAL, and migrating it, can meet another process doing
         // the same; SQLite then answers "busy" at once instead of waiting: try again.
-        let mut attempt = 0;
-        loop {
-            match SqliteStore::prepare(&conn, durability) {
-                Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => break other?,
-            }
-        }
+        retry_while_locked(|| SqliteStore::prepare(&conn, durability))?;
         let mut store =
             SqliteStore { conn: Mutex::new(conn), readers: Vec::new(), next_reader: Default::default(), _checkpointer: None };
-        loop {
-            match store.migrate() {
-                Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => break other?,
-            }
-        }
+        retry_while_locked(|| store.migrate())?;
         for _ in 0..READERS {
             let reader = Connection::open(path)?;
             reader.busy_timeout(Duration::from_secs(10))?;
@@ -234,6 +217,20 @@ fn crl_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CrlRecord> {
         entries: r.get(6)?,
         der: r.get(7)?,
     })
+}
+
+/// Runs `f` again while SQLite answers "locked" (up to about a second).
+fn retry_while_locked<T>(mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(Error::Backend(m)) if m.contains("locked") && attempt < 100 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {

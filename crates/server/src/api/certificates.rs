@@ -1,7 +1,6 @@
 //! `/api/v1/certificates`: issue (from a CSR or with a generated key), renew over
 //! mTLS, revoke one or many, read one, list with filters and a cursor.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -198,22 +197,8 @@ pub async fn revoke_bulk(
     let invalidity = invalidity(body.invalidity_date.as_deref())?;
     let authority = state.authority.clone();
     let issuer = body.issuer;
-    let revoked = blocking(move || -> Result<Vec<String>, ironpki_authority::Error> {
-        let mut by_issuer: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for serial in &serials {
-            for cert in authority.store().certificates_by_serial(serial)? {
-                if issuer.as_deref().is_none_or(|i| i == cert.issuer) {
-                    by_issuer.entry(cert.issuer).or_default().push(cert.serial);
-                }
-            }
-        }
-        let mut revoked = Vec::new();
-        for (issuer, serials) in &by_issuer {
-            revoked.extend(authority.revoke_bulk(&caller, issuer, serials, reason, invalidity, &mut |_| {})?);
-        }
-        Ok(revoked)
-    })
-    .await?;
+    let revoked =
+        blocking(move || authority.revoke_serials(&caller, &serials, issuer.as_deref(), reason, invalidity)).await?;
     state.metrics.revoked(reason.name(), revoked.len() as u64);
     Ok(json(&serde_json::json!({ "selected": body.serials.len(), "revoked": revoked })).into_response())
 }
