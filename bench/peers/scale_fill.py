@@ -15,10 +15,9 @@ it rise with i, as in a store filled by issuance over time with one lifetime, wh
 together.
 
 SQLite: batches of --batch rows (1,000,000) per transaction from a recursive CTE, with
-`synchronous=OFF` and a large page cache on this connection only. The FTS5 trigger that
-indexes each new row's names is dropped for the load; the index is then filled for the new
-ids in batches, merged into one segment (FTS5 'optimize') and the trigger recreated from the
-very text the schema held.
+`synchronous=OFF` and a large page cache on this connection only. The FTS5 index of names
+(which IronPKI fills for each transaction's rows itself) is then filled for the new ids in
+batches and merged into one segment (FTS5 'optimize').
 PostgreSQL: `INSERT ... SELECT FROM generate_series` in batches (ids from the identity
 column), then VACUUM ANALYZE (as autovacuum would, in time).
 
@@ -78,12 +77,8 @@ def sqlite_fill(path):
     con.execute("PRAGMA temp_store=MEMORY")
     con.execute("PRAGMA busy_timeout=10000")
     max_before = con.execute("SELECT coalesce(max(id), 0) FROM certificates").fetchone()[0]
-    trigger = con.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'certificates_names'").fetchone()
-    if trigger is None:
-        sys.exit("scale_fill: no trigger certificates_names in " + path + " (schema older than v5?)")
-    trigger = trigger[0]
-    con.execute("DROP TRIGGER certificates_names")
+    if con.execute("PRAGMA user_version").fetchone()[0] < 6:
+        sys.exit("scale_fill: " + path + " is older than schema v6 (its names index is kept by a trigger)")
     t = time.monotonic()
     for lo, hi in batches():
         con.execute("BEGIN")
@@ -119,7 +114,6 @@ def sqlite_fill(path):
     # rare large merges.
     t = time.monotonic()
     con.execute("INSERT INTO certificate_names (certificate_names) VALUES ('optimize')")
-    con.execute(trigger)
     phases["names_optimize_s"] = time.monotonic() - t
     t = time.monotonic()
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,4 +1,4 @@
-//! 100,000 certificates: distinct serials, each positive, 16 octets, 126 random bits;
+//! 100,000 certificates: distinct serials, each positive, 16 octets (time, then 80 random bits);
 //! then all of them revoked in bulk, and a CRL that lists exactly those serials.
 
 use std::collections::HashSet;

@@ -31,11 +31,19 @@ pub enum Durability {
 /// for a writer's commit (and its fsync), nor for each other.
 const READERS: usize = 4;
 
-/// How often the background checkpointer copies the WAL into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-/// WAL pages after which the writer checkpoints itself, finding most of them copied
-/// already; the WAL then restarts (4 KiB pages: about 200 MB).
-const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
+/// Pause of the background checkpointer after a pass that copied the whole WAL.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(500);
+/// Pause between its passes while commits keep adding to the WAL: each pass copies a
+/// few tens of milliseconds of commits, so it stays close behind the writer.
+const CHECKPOINT_BUSY: Duration = Duration::from_millis(20);
+/// WAL pages after which the writer checkpoints itself (4 KiB pages: about 40 MB). The
+/// background checkpointer has copied all but its last pass's worth by then, so this is
+/// short; it is what lets the WAL restart from its beginning under continuous load.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+/// Page cache of the writer and of each reader (negative: KiB), beyond SQLite's 2 MB
+/// default: index pages stay in memory as the store grows to millions of rows.
+const WRITER_CACHE_KIB: i64 = 65_536;
+const READER_CACHE_KIB: i64 = 32_768;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -61,9 +69,18 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("ironpki-checkpoint".into())
             .spawn(move || {
+                let mut pause = CHECKPOINT_IDLE;
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::park_timeout(CHECKPOINT_EVERY);
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    std::thread::park_timeout(pause);
+                    // (busy, pages in the WAL, pages copied): pages left mean commits came
+                    // in meanwhile, so the next pass comes soon.
+                    let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    });
+                    pause = match pass {
+                        Ok((log, copied)) if copied < log => CHECKPOINT_BUSY,
+                        _ => CHECKPOINT_IDLE,
+                    };
                 }
             })
             .map_err(|e| Error::Backend(format!("cannot start the checkpointer: {e}")))?;
@@ -96,9 +113,11 @@ impl SqliteStore {
             let reader = Connection::open(path)?;
             reader.busy_timeout(Duration::from_secs(10))?;
             reader.pragma_update(None, "query_only", "ON")?;
+            reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
             store.readers.push(Mutex::new(reader));
         }
         store.lock().pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        store.lock().pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         store._checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
     }
@@ -345,6 +364,7 @@ impl Store for SqliteStore {
                 "INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile, not_before, not_after, status, requester, issued_at, der)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
             )?;
+            let mut first_id = None;
             for (c, event) in certs {
                 let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
                 let result = insert.execute(params![
@@ -357,7 +377,20 @@ impl Store for SqliteStore {
                     }
                     other => other?,
                 };
+                first_id.get_or_insert(tx.last_insert_rowid());
                 append(tx, event)?;
+            }
+            // One statement for the whole batch: FTS5 writes its pending terms out at
+            // every statement that touches it, so a row at a time (a trigger) would make
+            // one index segment per certificate, and merging them dominated the commit.
+            // The one writer allocates ids in order: this transaction's rows are those
+            // from its first id on.
+            if let Some(first) = first_id {
+                tx.prepare_cached(
+                    "INSERT INTO certificate_names (rowid, names)
+                     SELECT id, coalesce(common_name, '') || ' ' || sans FROM certificates WHERE id >= ?1",
+                )?
+                .execute([first])?;
             }
             Ok(())
         })

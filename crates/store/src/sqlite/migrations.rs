@@ -1,6 +1,7 @@
 //! The SQLite schema, as versioned migrations. v5 adds a trigram index of each
-//! certificate's names (an FTS5 table kept by a trigger) for substring search, and lets
-//! the expiry index answer counts per profile on its own.
+//! certificate's names (an FTS5 table) for substring search, and lets the expiry index
+//! answer counts per profile on its own. v6 drops v5's trigger that filled the names
+//! index row by row: `put_certificates` fills it once per transaction.
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -100,5 +101,7 @@ INSERT INTO certificate_names (rowid, names) SELECT id, coalesce(common_name, ''
 CREATE TRIGGER certificates_names AFTER INSERT ON certificates BEGIN
     INSERT INTO certificate_names (rowid, names) VALUES (new.id, coalesce(new.common_name, '') || ' ' || new.sans);
 END;
+"#, r#"
+DROP TRIGGER certificates_names;
 "#];
 

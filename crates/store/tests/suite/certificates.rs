@@ -169,6 +169,30 @@ pub fn name_contains_matches_common_names_and_sans(e: &dyn Engine) {
     assert_eq!(find("host-7", CertFilter { expiring_within: Some(10_000), ..CertFilter::default() }).len(), 11);
 }
 
+/// Names are searchable whatever the batching: single rows, batches after other
+/// batches, and a batch that failed (a duplicate serial) leaves no name behind.
+pub fn names_of_every_batch_are_searchable(e: &dyn Engine) {
+    let s = store(e);
+    let named = |serial: &str, cn: &str| {
+        let (mut c, ev) = cert(serial, 1_000);
+        c.common_name = Some(cn.into());
+        c.sans = vec![format!("dns:{cn}.example")];
+        (c, ev)
+    };
+    s.put_certificates(&[named("01", "alpha-one")]).unwrap();
+    s.put_certificates(&[named("02", "alpha-two"), named("03", "beta-three")]).unwrap();
+    let failed = s.put_certificates(&[named("04", "gamma-four"), named("02", "gamma-dup")]);
+    assert!(matches!(failed, Err(Error::DuplicateSerial { .. })), "{failed:?}");
+    s.put_certificates(&[named("05", "alpha-five")]).unwrap();
+    let find = |text: &str| {
+        let f = CertFilter { now: 0, name_contains: Some(text.into()), ..CertFilter::default() };
+        s.list_certificates(&f).unwrap().into_iter().filter_map(|c| c.common_name).collect::<Vec<_>>()
+    };
+    assert_eq!(find("alpha"), ["alpha-one", "alpha-two", "alpha-five"]);
+    assert_eq!(find("three.example"), ["beta-three"]);
+    assert!(find("gamma").is_empty(), "the failed batch is not indexed");
+}
+
 /// Pages through `filter` `page` rows at a time, following the cursor the last row gives.
 fn pages(s: &dyn Store, filter: &CertFilter, page: u32, by_expiry: bool) -> (Vec<CertRecord>, usize) {
     let mut all = Vec::new();
