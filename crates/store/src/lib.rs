@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod error;
+mod expiry;
 mod records;
 pub mod postgres;
 pub mod sqlite;

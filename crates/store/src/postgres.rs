@@ -13,9 +13,10 @@
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::Row;
+use postgres::{IsolationLevel, Row};
 
 use crate::audit::{AuditEntry, AuditEvent};
+use crate::expiry;
 use crate::{
     CaRecord, CertFilter, CertRecord, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevocationState, RevokedEntry, Store,
     TokenRecord,
@@ -255,18 +256,28 @@ impl Store for PostgresStore {
     }
 
     fn count_expiring(&self, now: i64, until: i64) -> Result<Vec<(String, u64)>, Error> {
-        self.read(|s| {
-            s.query(
-                "SELECT profile, COUNT(*) FROM certificates WHERE status = 'valid' AND not_after >= $1 AND not_after <= $2
-                 GROUP BY profile ORDER BY profile COLLATE \"C\"",
-                &[&now, &until],
-            )?
-            .iter()
-            .map(|r| {
-                let n: i64 = r.try_get(1)?;
-                Ok((r.try_get(0)?, u64::try_from(n).map_err(|e| Error::Backend(e.to_string()))?))
-            })
-            .collect()
+        let window = expiry::split(now, until);
+        self.pool.with(|s| {
+            // One snapshot for the buckets and the edges.
+            let mut tx = s.client.build_transaction().read_only(true).isolation_level(IsolationLevel::RepeatableRead).start()?;
+            let mut parts: Vec<(String, i64)> = Vec::new();
+            for r in tx.query(
+                "SELECT profile, SUM(count)::bigint FROM expiry_counts WHERE expiry_hour >= $1 AND expiry_hour <= $2 GROUP BY profile",
+                &[&window.first, &window.last],
+            )? {
+                parts.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            for (from, to) in &window.edges {
+                for r in tx.query(
+                    "SELECT profile, COUNT(*) FROM certificates WHERE status = 'valid' AND not_after >= $1 AND not_after <= $2
+                     GROUP BY profile",
+                    &[from, to],
+                )? {
+                    parts.push((r.try_get(0)?, r.try_get(1)?));
+                }
+            }
+            tx.commit()?;
+            Ok(expiry::merge(parts))
         })
     }
 

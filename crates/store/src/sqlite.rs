@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::audit::{entry_hash, AuditEntry, AuditEvent, GENESIS};
+use crate::expiry;
 use crate::{
     CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevocationState,
     RevokedEntry, StatusFilter, Store, TokenRecord,
@@ -489,14 +490,28 @@ impl Store for SqliteStore {
 
     fn count_expiring(&self, now: i64, until: i64) -> Result<Vec<(String, u64)>, Error> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            // The partial expiry index holds the profile: an index-only count (the planner
-            // would otherwise pick (status, not_after) and read every row).
-            "SELECT profile, COUNT(*) FROM certificates INDEXED BY certificates_valid_expiry
-             WHERE status = 'valid' AND not_after >= ?1 AND not_after <= ?2 GROUP BY profile ORDER BY profile",
+        let window = expiry::split(now, until);
+        // One read transaction: the buckets and the edges from the same snapshot.
+        let tx = conn.unchecked_transaction()?;
+        let mut parts: Vec<(String, i64)> = Vec::new();
+        let mut buckets = tx.prepare_cached(
+            "SELECT profile, SUM(count) FROM expiry_counts WHERE expiry_hour >= ?1 AND expiry_hour <= ?2 GROUP BY profile",
         )?;
-        let rows = stmt.query_map(params![now, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        for row in buckets.query_map(params![window.first, window.last], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            parts.push(row?);
+        }
+        // The partial expiry index holds the profile: an index-only count of each edge
+        // (the planner would otherwise pick (status, not_after) and read every row).
+        let mut edge = tx.prepare_cached(
+            "SELECT profile, COUNT(*) FROM certificates INDEXED BY certificates_valid_expiry
+             WHERE status = 'valid' AND not_after >= ?1 AND not_after <= ?2 GROUP BY profile",
+        )?;
+        for (from, to) in &window.edges {
+            for row in edge.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                parts.push(row?);
+            }
+        }
+        Ok(expiry::merge(parts))
     }
 
     fn valid_serials(&self, issuer: Option<&str>, profile: Option<&str>, now: i64) -> Result<Vec<(String, String)>, Error> {

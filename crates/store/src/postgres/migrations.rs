@@ -127,6 +127,39 @@ CREATE INDEX certificates_names ON certificates USING gin ((coalesce(common_name
 "#,
     // v6: SQLite's names index moves from a trigger to the store's code; nothing here.
     "",
+    // v7: valid certificates per profile and hour of notAfter (crate::expiry), kept by
+    // statement triggers: one upsert per INSERT or UPDATE statement, however many rows.
+    r#"
+CREATE TABLE expiry_counts (
+    profile     TEXT NOT NULL,
+    expiry_hour BIGINT NOT NULL,
+    count       BIGINT NOT NULL,
+    PRIMARY KEY (profile, expiry_hour)
+);
+INSERT INTO expiry_counts (profile, expiry_hour, count)
+    SELECT profile, not_after / 3600, COUNT(*) FROM certificates WHERE status = 'valid' GROUP BY 1, 2;
+CREATE FUNCTION certificates_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO expiry_counts (profile, expiry_hour, count)
+        SELECT profile, not_after / 3600, COUNT(*) FROM inserted WHERE status = 'valid' GROUP BY 1, 2
+        ON CONFLICT (profile, expiry_hour) DO UPDATE SET count = expiry_counts.count + excluded.count;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER certificates_count_inserted AFTER INSERT ON certificates
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION certificates_count_inserted();
+CREATE FUNCTION certificates_count_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE expiry_counts e SET count = e.count - d.n
+    FROM (SELECT o.profile, o.not_after / 3600 AS expiry_hour, COUNT(*) AS n
+          FROM before_rows o JOIN after_rows a ON a.id = o.id
+          WHERE o.status = 'valid' AND a.status <> 'valid' GROUP BY 1, 2) d
+    WHERE e.profile = d.profile AND e.expiry_hour = d.expiry_hour;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER certificates_count_revoked AFTER UPDATE ON certificates
+    REFERENCING OLD TABLE AS before_rows NEW TABLE AS after_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION certificates_count_revoked();
+"#,
 ];
 
 /// The schema version the store is at.

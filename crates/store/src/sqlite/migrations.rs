@@ -1,7 +1,8 @@
 //! The SQLite schema, as versioned migrations. v5 adds a trigram index of each
 //! certificate's names (an FTS5 table) for substring search, and lets the expiry index
 //! answer counts per profile on its own. v6 drops v5's trigger that filled the names
-//! index row by row: `put_certificates` fills it once per transaction.
+//! index row by row: `put_certificates` fills it once per transaction. v7 keeps the
+//! count of valid certificates per profile and hour of notAfter (crate::expiry).
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -103,5 +104,22 @@ CREATE TRIGGER certificates_names AFTER INSERT ON certificates BEGIN
 END;
 "#, r#"
 DROP TRIGGER certificates_names;
+"#, r#"
+CREATE TABLE expiry_counts (
+    profile     TEXT NOT NULL,
+    expiry_hour INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (profile, expiry_hour)
+) WITHOUT ROWID;
+INSERT INTO expiry_counts (profile, expiry_hour, count)
+    SELECT profile, not_after / 3600, COUNT(*) FROM certificates WHERE status = 'valid' GROUP BY 1, 2;
+CREATE TRIGGER certificates_count_inserted AFTER INSERT ON certificates WHEN new.status = 'valid' BEGIN
+    INSERT INTO expiry_counts (profile, expiry_hour, count) VALUES (new.profile, new.not_after / 3600, 1)
+        ON CONFLICT (profile, expiry_hour) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER certificates_count_revoked AFTER UPDATE OF status ON certificates
+    WHEN old.status = 'valid' AND new.status <> 'valid' BEGIN
+    UPDATE expiry_counts SET count = count - 1 WHERE profile = old.profile AND expiry_hour = old.not_after / 3600;
+END;
 "#];
 

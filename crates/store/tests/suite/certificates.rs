@@ -126,6 +126,61 @@ pub fn expiry_query_uses_an_index(e: &dyn Engine) {
     assert!(!plan.iter().any(|p| p.starts_with("SCAN certificates") || p.contains("Seq Scan")), "{plan:#?}");
 }
 
+/// The expiring counts (hourly buckets plus the two partial hours) agree with counting
+/// the rows, for windows on and off hour boundaries, shorter than two hours, empty,
+/// after several batches and after single and bulk revocations.
+pub fn expiring_counts_agree_with_the_rows(e: &dyn Engine) {
+    const H: i64 = 3600;
+    let s = store(e);
+    let base = 1_000 * H;
+    let mut n = 0;
+    let mut batch = |s: &dyn Store, offsets: &[i64], profile: &str| {
+        let rows: Vec<_> = offsets
+            .iter()
+            .map(|o| {
+                n += 1;
+                let (mut c, ev) = cert(&format!("{n:04x}"), base + o);
+                c.profile = profile.into();
+                (c, ev)
+            })
+            .collect();
+        s.put_certificates(&rows).unwrap();
+    };
+    let spread: Vec<i64> = (0..120).map(|i| i * 997 % (30 * H)).collect();
+    batch(&*s, &spread, "device");
+    batch(&*s, &[0, H - 1, H, 2 * H, 5 * H + 1, 29 * H + 7], "server");
+    batch(&*s, &[3 * H, 3 * H], "device");
+    s.revoke("issuing", "0001", &revocation(), &event("cert.revoked", "cert:1")).unwrap();
+    let many: Vec<String> = (10..40).map(|i| format!("{i:04x}")).collect();
+    s.revoke_many("issuing", &many, &revocation(), &|_| event("cert.revoked", "cert")).unwrap();
+
+    let counted = |now: i64, until: i64| {
+        let f = CertFilter { now, expiring_within: Some(until - now), ..CertFilter::default() };
+        let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+        for c in s.list_certificates(&f).unwrap() {
+            *per.entry(c.profile).or_default() += 1;
+        }
+        per.into_iter().collect::<Vec<_>>()
+    };
+    let windows = [
+        (base, base + 30 * H),
+        (base - 5 * H, base + 40 * H),
+        (base + 1, base + 3 * H),
+        (base + H, base + 3 * H - 1),
+        (base + H - 1, base + 5 * H + 1),
+        (base + 17, base + 3_000),
+        (base + 3 * H, base + 3 * H),
+        (base + 7 * H + 5, base + 29 * H + 7),
+        (base + 31 * H, base + 40 * H),
+    ];
+    for (now, until) in windows {
+        let expected = counted(now, until);
+        assert_eq!(s.count_expiring(now, until).unwrap(), expected, "window [{now}, {until}]");
+    }
+    assert!(counted(base, base + 30 * H).iter().map(|(_, n)| n).sum::<u64>() >= 90, "the windows hold rows");
+    assert!(s.count_expiring(base + 10, base).unwrap().is_empty(), "an empty window");
+}
+
 /// 250 certificates: CN `host-N`, SANs `dns:host-N.example` and, for every tenth,
 /// `dns:tenth-N.example`; notAfter takes 7 values, so expiry order has many ties.
 fn many(s: &dyn Store) {
