@@ -11,6 +11,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a request allocates and frees many small buffers (HTTP, JSON, PEM, DER) on
+/// one thread and often frees them on another; with it the server issues about 8 % more
+/// certificates a second than with the system allocator (bench/api.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {

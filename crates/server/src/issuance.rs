@@ -1,9 +1,10 @@
-//! Group commit for online issuance. Handlers decide, lint and sign on blocking
-//! threads in parallel; one committer thread records whatever is waiting in one
-//! transaction and only then lets each handler answer.
+//! The issuance pipeline of the server. Handlers decide, lint and sign on the signing
+//! threads, one per core, in parallel; one committer thread records whatever is waiting
+//! in one transaction (group commit) and only then lets each handler answer.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ironpki_authority::{Authority, Error, Issued, Prepared};
@@ -56,5 +57,50 @@ impl Committer {
         let (reply, answer) = oneshot::channel();
         self.queue.send((prepared, reply)).map_err(|_| Error::Internal("the committer has stopped".into()))?;
         answer.await.map_err(|_| Error::Internal("the committer dropped the request".into()))?
+    }
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// Threads for the CPU-bound half of issuance (CSR verification, policy, lint,
+/// signature), as many as the cores. tokio's blocking pool, sized for tasks that wait on
+/// the store, would run up to eight of them at once on two cores, and they would take
+/// turns on the cores instead of finishing: measured, 8 % fewer certificates a second.
+pub struct Signers {
+    queue: mpsc::Sender<Task>,
+}
+
+impl Signers {
+    pub fn start() -> Signers {
+        let (queue, tasks) = mpsc::channel::<Task>();
+        let tasks = Arc::new(Mutex::new(tasks));
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        for i in 0..threads {
+            let tasks = tasks.clone();
+            std::thread::Builder::new()
+                .name(format!("ironpki-sign-{i}"))
+                .spawn(move || loop {
+                    let next = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match next {
+                        // A panic drops the task's reply: its caller answers 500, the thread goes on.
+                        Ok(task) => drop(catch_unwind(AssertUnwindSafe(task))),
+                        Err(_) => break,
+                    }
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start a signing thread"));
+        }
+        Signers { queue }
+    }
+
+    /// Runs `f` on a signing thread.
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Box::new(move || {
+                let _ = reply.send(f());
+            }))
+            .map_err(|_| Error::Internal("the signing threads have stopped".into()))?;
+        answer.await.map_err(|_| Error::Internal("a signing thread failed on this request".into()))?
     }
 }

@@ -6,7 +6,7 @@ use ironpki_authority::Authority;
 use ironpki_store::CrlRecord;
 
 use crate::api::RateLimiter;
-use crate::issuance::Committer;
+use crate::issuance::{Committer, Signers};
 use crate::metrics::Metrics;
 use crate::observe::CountsCache;
 use crate::Error;
@@ -30,6 +30,7 @@ pub struct AppState {
     pub ocsp: Option<Arc<OcspResponder>>,
     pub metrics: Arc<Metrics>,
     pub committer: Committer,
+    pub signers: Signers,
     pub limiter: RateLimiter,
     pub(crate) counts: CountsCache,
     /// This process among the replicas (host, pid and a random tag): the lease holder name.
@@ -71,6 +72,7 @@ impl AppState {
             ocsp,
             metrics,
             committer,
+            signers: Signers::start(),
             limiter,
             counts: CountsCache::default(),
             replica: replica_name(),

@@ -53,7 +53,7 @@ pub async fn create(State(state): State<Arc<AppState>>, identity: Identity, Json
         caller: identity.caller()?.clone(),
     };
     let authority = state.authority.clone();
-    let prepared = blocking(move || authority.prepare_issue(&req)).await?;
+    let prepared = state.signers.run(move || authority.prepare_issue(&req)).await?;
     let profile = prepared.profile().to_string();
     state.metrics.signed(&profile, started.elapsed());
     let issued = state.committer.commit(prepared).await?;
@@ -121,7 +121,7 @@ pub async fn renew(State(state): State<Arc<AppState>>, identity: Identity, Json(
     };
     let lifetime = lifetime(body.lifetime.as_deref())?;
     let authority = state.authority.clone();
-    let prepared = blocking(move || authority.prepare_renewal(&current, body.csr.as_bytes(), lifetime)).await?;
+    let prepared = state.signers.run(move || authority.prepare_renewal(&current, body.csr.as_bytes(), lifetime)).await?;
     let profile = prepared.profile().to_string();
     let issued = state.committer.commit(prepared).await?;
     state.metrics.issued(&profile, "rest-renew", started.elapsed());
