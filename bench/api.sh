@@ -33,52 +33,11 @@ PROFILE=server            # IronPKI's default profile for TLS servers: DNS names
 DOMAIN=bench.internal     # CSR names are dev-<i>.bench.internal (CN = the one SAN dNSName)
 PG_DB="bench_$$"
 PG=(-h 127.0.0.1 -p 5432 -U postgres)
-step() { echo "== $*" >&2; }
-fail() { echo "api.sh: $*" >&2; exit 1; }
-ironpki() { "$IRONPKI" --passphrase-file "$PASS_FILE" "$@"; }
-
-# Servers still running (PIDs), stopped with SIGTERM on exit; the PostgreSQL database, dropped.
-RUNNING=""
-PG_CREATED=0
-stop() {  # stop PID: SIGTERM, then wait for it
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  RUNNING=${RUNNING// $1/}
-}
-on_exit() {
-  local pid
-  for pid in $RUNNING; do stop "$pid"; done
-  if [[ $PG_CREATED == 1 ]]; then dropdb "${PG[@]}" --if-exists "$PG_DB" || true; fi
-}
-trap on_exit EXIT
-
-wait_line() {  # wait_line FILE REGEX PID: until FILE has a line matching REGEX, 10 s at most
-  local _
-  for _ in $(seq 100); do
-    grep -qE "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || { tail -n 20 "$1" >&2; fail "process $3 exited before printing /$2/ to $1"; }
-    sleep 0.1
-  done
-  fail "no line /$2/ in $1 after 10 s"
-}
+SCRIPT=api.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-cpu_seconds() {  # cpu_seconds PID: user + system CPU time of PID so far (its threads included)
-  sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
-}
-pg_snapshot() {  # "PID SECONDS" for each PostgreSQL backend serving our database $PG_DB
-  local pid t
-  for pid in $(pgrep -u postgres 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q " $PG_DB " || continue
-    t=$(cpu_seconds "$pid" 2>/dev/null) && [[ -n $t ]] && echo "$pid $t"
-  done
-  return 0
-}
-machine_busy() {  # machine_busy: "WALL BUSY" seconds, BUSY = CPU time of every process on the machine
-  awk -v hz="$(getconf CLK_TCK)" -v now="$(date +%s.%N)" \
-    '$1 == "cpu" { printf "%s %.2f\n", now, ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 
 # The serial column of each store, one value a line (cfssl: decimal; IronPKI: as it stores it).
 serials_cfssl() { sqlite3 "$WORK/cfssl-sqlite/certdb.sqlite" 'SELECT serial_number FROM certificates;'; }
@@ -152,18 +111,7 @@ EOF
 
 step "tools"
 for tool in openssl curl sqlite3; do command -v $tool >/dev/null || fail "$tool not found"; done
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v cfssl >/dev/null || missing+=(golang-cfssl)
-[[ -x /usr/bin/time ]] || missing+=(time)
-if [[ ${#missing[@]} -gt 0 ]]; then
-  step "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
-[[ -x "$BENCH/.venv/bin/python" ]] || python3 -m venv "$BENCH/.venv"
-PY="$BENCH/.venv/bin/python"
-"$PY" -c 'import cryptography' 2>/dev/null || "$PY" -m pip install --quiet cryptography
+bench_tools golang-cfssl:cfssl
 
 IRON_SKIP=""
 if [[ $SKIP_IRONPKI == 1 ]]; then
@@ -269,38 +217,15 @@ cfssl_target cfssl-sqlite "SQLite WAL" "$WORK/cfssl-sqlite/db-config.json" seria
 # ---------------------------------------------------------------- IronPKI
 
 ironpki_target() {  # ironpki_target NAME STORE SERIALS_FN: HOME is $WORK/NAME/home, already initialised
-  local name=$1 store=$2 serials=$3 d="$WORK/$1" H="$WORK/$1/home" pid port code token i
+  local name=$1 store=$2 serials=$3 d="$WORK/$1" H="$WORK/$1/home"
   mkdir -p "$d"
   # K operator tokens for the profile, one per client (the API limits each identity's rate)
-  : >"$d/tokens.txt"
-  for ((i = 1; i <= K; i++)); do
-    ironpki --home "$H" --output json token create --role operator --profiles "$PROFILE" \
-      --description "bench/api.sh client $i" >"$d/token.json" || fail "ironpki token create failed"
-    sed -n 's/^ *"token": *"\([^"]*\)".*/\1/p' "$d/token.json" >>"$d/tokens.txt"
-  done
-  [[ $(grep -c . "$d/tokens.txt") == "$K" ]] || fail "expected $K tokens in $d/tokens.txt"
-  token=$(head -n1 "$d/tokens.txt")
+  operator_tokens "$H" "$K" "$d/tokens.txt"
   ironpki --home "$H" ca roots >"$d/roots.pem"
-  # the binary itself in the background (not the ironpki function): $! must be the server.
-  # Port 0: it prints "listening on http://…" and then "listening on https://ADDR".
-  "$IRONPKI" --passphrase-file "$PASS_FILE" --home "$H" serve --http-listen 127.0.0.1:0 \
-    --https-listen 127.0.0.1:0 >"$d/serve.out" 2>"$d/serve.log" &
-  pid=$!; RUNNING+=" $pid"
-  wait_line "$d/serve.out" '^listening on https://' "$pid"
-  port=$(sed -n 's#^listening on https://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$d/serve.out")
-  [[ -n $port ]] || fail "cannot read the HTTPS port from: $(cat "$d/serve.out")"
-  local url="https://127.0.0.1:$port/api/v1/certificates"
-  head -n1 "$WORK/bodies-ironpki.jsonl" >"$d/first.json"
-  code=$(curl -s -o "$d/first.out" -w '%{http_code}' --cacert "$d/roots.pem" \
-    -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-    --data-binary @"$d/first.json" "$url") || fail "curl $url failed"
-  [[ $code == 201 ]] || fail "IronPKI $name answered $code: $(head -c 300 "$d/first.out")"
-  "$PY" "$BENCH/peers/api_check.py" --kind ironpki --body "$d/first.out" --name "$FIRST_NAME" \
-    --days 90 --cert-out "$d/first.pem" --chain-out "$d/first-chain.pem" | sed 's/^/   /' >&2
-  SSL_CERT_FILE=/dev/null openssl verify -x509_strict -CAfile "$d/roots.pem" -untrusted "$d/first-chain.pem" \
-    "$d/first.pem" >/dev/null || fail "IronPKI $name: the certificate does not chain to the roots"
-  run_load "$name" IronPKI "$store" "$url" "$pid" "$serials" "$d/tokens.txt"
-  stop "$pid"
+  serve_https "$H" "$d"
+  check_first "$d" "$d/roots.pem" "$(head -n1 "$d/tokens.txt")" "$WORK/bodies-ironpki.jsonl" "$FIRST_NAME" 90
+  run_load "$name" IronPKI "$store" "$SERVE_URL" "$SERVE_PID" "$serials" "$d/tokens.txt"
+  stop "$SERVE_PID"
 }
 
 step "IronPKI serve, SQLite store: wrk ${WARM}s warm-up + ${S}s"
@@ -339,14 +264,7 @@ else
   createdb "${PG[@]}" "$PG_DB"
   PG_CREATED=1
   # init's own configuration with the store swapped for `store: postgres://…`
-  "$PY" - "$WORK/ironpki-sqlite/home/ironpki.yaml" "$d/ironpki.yaml" \
-    "postgres://postgres@127.0.0.1:5432/$PG_DB" <<'EOF'
-import re, sys
-src, dst, url = sys.argv[1:]
-text, n = re.subn(r"^store:\n(?:[ \t]+.*\n)+", f"store: {url}\n", open(src).read(), flags=re.M)
-assert n == 1, "no store: block in " + src
-open(dst, "w").write(text)
-EOF
+  postgres_config "$WORK/ironpki-sqlite/home/ironpki.yaml" "$d/ironpki.yaml"
   if ! ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log" 2>&1; then
     skipped ironpki-postgres IronPKI PostgreSQL "ironpki init with store: postgres://… failed: $(tail -n1 "$d/init.log")"
   else

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Print the REST issuance results (bench/api.sh) as markdown and write them to WORK/results.md."""
 import argparse
-import datetime
 import json
 import os
 import re
-import subprocess
+
+from reportlib import errors, header, other, other_cores, postgres_version, ratio, run, verdict
 
 p = argparse.ArgumentParser()
 p.add_argument("--work", required=True)
@@ -22,15 +22,6 @@ TARGETS = [
 ]
 
 
-def run(*cmd):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError:
-        return "?"
-    text = (r.stdout + r.stderr).strip()
-    return text.splitlines()[0] if text else "?"
-
-
 def load(name):
     m = json.load(open(os.path.join(args.work, name, "meta.json")))
     if "skipped" in m:
@@ -40,19 +31,10 @@ def load(name):
     m["certs"] = w["ok_2xx"] / w["duration_s"]
     m["errors"] = w["non_2xx"] + sum(w["socket_errors"].values())
     m["cores"] = m["server_cpu_s"] / w["duration_s"]
-    # CPU used meanwhile by everything but the server and wrk (a build, another benchmark)
-    # and the PostgreSQL backends serving the benchmark's database, counted with the server
-    pg = m["postgres_cpu_s"]
-    m["pg_cores"] = pg / m["machine_wall_s"] if m["store"] == "PostgreSQL" else None
-    m["other"] = max(0.0, m["machine_cpu_s"] - m["server_cpu_s"] - m["wrk_cpu_s"] - pg) / m["machine_wall_s"]
+    # the PostgreSQL backends serving the benchmark's database count with the server
+    m["pg_cores"] = m["postgres_cpu_s"] / m["machine_wall_s"] if m["store"] == "PostgreSQL" else None
+    m["other"] = other_cores(m)
     return m
-
-
-def errors(m):
-    w = m["wrk"]
-    parts = [f"{n:,} × {s}" for s, n in sorted(w["statuses"].items()) if not 200 <= int(s) <= 299]
-    parts += [f"{n:,} {kind}" for kind, n in w["socket_errors"].items() if n]
-    return f"**{m['errors']:,}**: " + ", ".join(parts) if m["errors"] else "0"
 
 
 def stored(m):
@@ -67,33 +49,8 @@ def stored(m):
     return f"{text}; {added:,} rows added"
 
 
-def other(m):
-    """Cores used by other processes during the run: above 0.2 the figures are skewed."""
-    return f"**{m['other']:.2f}**" if m["other"] > 0.2 else f"{m['other']:.2f}"
-
-
-def ratio(a, b):
-    r = a / b
-    return f"{r:.{3 if r < 0.1 else 2 if r < 10 else 1}f}x"
-
-
-def verdict(ok):
-    return "met" if ok else "**missed**"
-
-
 results = {name: (label, load(name)) for name, label in TARGETS}
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-head = run("git", "-C", root, "rev-parse", "--short", "HEAD")
-dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-                       capture_output=True, text=True).stdout.strip()
-if os.path.exists(args.ironpki):
-    built = datetime.datetime.fromtimestamp(os.path.getmtime(args.ironpki), datetime.timezone.utc)
-    iron = f"{run(args.ironpki, '--version')}, binary built {built:%Y-%m-%d %H:%M UTC}, "
-else:
-    iron = "no binary, "
-pg = run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version")
+pg = postgres_version()
 seconds = re.search(r"--seconds (\S+)", args.command).group(1)
 count = re.search(r"--count (\S+)", args.command).group(1)
 tokens = int(re.search(r"--tokens (\S+)", args.command).group(1))
@@ -104,12 +61,10 @@ auth = ("one bearer token" if tokens == 1 else
 out = [
     "## REST issuance from CSRs, 64 concurrent clients (ECDSA P-256)",
     "",
-    f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
-    f"- machine: {len(os.sched_getaffinity(0))} cores (nproc), {cpu}, {mem / 2**20:.0f} GiB",
-    f"- IronPKI: {iron}tree at {head}{' with uncommitted changes' if dirty else ''}",
+    *header(args.ironpki),
     f"- peers: cfssl {run('dpkg-query', '-W', '-f', '${Version}', 'golang-cfssl')} (Debian golang-cfssl); "
     f"wrk {run('wrk', '--version').split()[1]}; SQLite {run('sqlite3', '--version').split()[0]}; "
-    f"PostgreSQL {pg.split()[0] if pg != '?' else '?'}",
+    f"PostgreSQL {pg}",
     f"- command: `{args.command}`",
     "",
     f"`wrk -t2 -c64 -d{seconds}s --timeout 10s` after a 2 s warm-up, rotating through the same "
@@ -142,12 +97,12 @@ out.append("")
 if "skipped" in iron:
     out.append(f"- IronPKI / cfssl ratios and the p99 target: n/a, IronPKI not run ({iron['skipped']})")
 else:
-    out.append(f"- IronPKI (SQLite) / cfssl (SQLite WAL), certs/s = {ratio(iron['certs'], wal['certs'])}")
-    out.append(f"- IronPKI (SQLite) / cfssl (no store), certs/s = {ratio(iron['certs'], none['certs'])}")
+    out.append(f"- IronPKI (SQLite) / cfssl (SQLite WAL), certs/s = {ratio(iron['certs'] / wal['certs'])}")
+    out.append(f"- IronPKI (SQLite) / cfssl (no store), certs/s = {ratio(iron['certs'] / none['certs'])}")
     normal = results["ironpki-sqlite-normal"][1]
     if "skipped" not in normal:
         out.append(f"- Like for like, neither fsyncing each commit: IronPKI (SQLite, durability normal) / "
-                   f"cfssl (SQLite WAL, synchronous=NORMAL), certs/s = {ratio(normal['certs'], wal['certs'])}")
+                   f"cfssl (SQLite WAL, synchronous=NORMAL), certs/s = {ratio(normal['certs'] / wal['certs'])}")
     for name in ("ironpki-sqlite", "ironpki-sqlite-normal", "ironpki-postgres"):
         m = results[name][1]
         if "skipped" not in m:

@@ -48,50 +48,9 @@ DOMAIN=bench.internal     # CSR names dev-<i>.bench.internal (CN = the one SAN d
 LIFETIME=24h              # every issued certificate expires within the 30-day window queried
 PG_DB="scale_$$"
 PG=(-h 127.0.0.1 -p 5432 -U postgres)
-step() { echo "== $*" >&2; }
-fail() { echo "scale.sh: $*" >&2; exit 1; }
-ironpki() { "$IRONPKI" --passphrase-file "$PASS_FILE" "$@"; }
-
-# Servers still running (PIDs), stopped with SIGTERM on exit; the PostgreSQL database, dropped.
-RUNNING=""
-PG_CREATED=0
-stop() {  # stop PID: SIGTERM, then wait for it
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  RUNNING=${RUNNING// $1/}
-}
-on_exit() {
-  local pid
-  for pid in $RUNNING; do stop "$pid"; done
-  if [[ $PG_CREATED == 1 ]]; then dropdb "${PG[@]}" --if-exists "$PG_DB" || true; fi
-}
-trap on_exit EXIT
-
-wait_line() {  # wait_line FILE REGEX PID: until FILE has a line matching REGEX, 60 s at most
-  local _
-  for _ in $(seq 600); do
-    grep -qE "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || { tail -n 20 "$1" >&2; fail "process $3 exited before printing /$2/ to $1"; }
-    sleep 0.1
-  done
-  fail "no line /$2/ in $1 after 60 s"
-}
-
-cpu_seconds() {  # cpu_seconds PID: user + system CPU time of PID so far (its threads included)
-  sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
-}
-pg_snapshot() {  # "PID SECONDS" for each PostgreSQL backend serving our database $PG_DB
-  local pid t
-  for pid in $(pgrep -u postgres 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q " $PG_DB " || continue
-    t=$(cpu_seconds "$pid" 2>/dev/null) && [[ -n $t ]] && echo "$pid $t"
-  done
-  return 0
-}
-machine_busy() {  # machine_busy: "WALL BUSY" seconds, BUSY = CPU time of every process on the machine
-  awk -v hz="$(getconf CLK_TCK)" -v now="$(date +%s.%N)" \
-    '$1 == "cpu" { printf "%s %.2f\n", now, ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
+SCRIPT=scale.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 skipped() {  # skipped ENGINE REASON: record an engine that did not run
   mkdir -p "$WORK/$1"
@@ -103,30 +62,14 @@ skipped() {  # skipped ENGINE REASON: record an engine that did not run
 # ---------------------------------------------------------------- one phase: issuance, then queries
 
 phase() {  # phase ENGINE PHASE: serve + wrk (warm-up, measured run), stop serve, `bench query`
-  local engine=$1 name=$2 H="$WORK/$1/home" d="$WORK/$1/$2" pid port code token url
+  local engine=$1 name=$2 H="$WORK/$1/home" d="$WORK/$1/$2" pid token url
   local cpu0 cpu1 busy0 busy1
   mkdir -p "$d"
   token=$(head -n1 "$WORK/$engine/tokens.txt")
-  # the binary itself in the background (not the ironpki function): $! must be the server.
-  # Port 0: it prints "listening on http://…" and then "listening on https://ADDR".
-  "$IRONPKI" --passphrase-file "$PASS_FILE" --home "$H" serve --http-listen 127.0.0.1:0 \
-    --https-listen 127.0.0.1:0 >"$d/serve.out" 2>"$d/serve.log" &
-  pid=$!; RUNNING+=" $pid"
-  wait_line "$d/serve.out" '^listening on https://' "$pid"
-  port=$(sed -n 's#^listening on https://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$d/serve.out")
-  [[ -n $port ]] || fail "cannot read the HTTPS port from: $(cat "$d/serve.out")"
-  url="https://127.0.0.1:$port/api/v1/certificates"
+  serve_https "$H" "$d"
+  pid=$SERVE_PID url=$SERVE_URL
   # one request checked by hand: 201, the CSR's name, 24 hours, chains to the roots
-  head -n1 "$WORK/bodies-ironpki.jsonl" >"$d/first.json"
-  code=$(curl -s -o "$d/first.out" -w '%{http_code}' --cacert "$WORK/$engine/roots.pem" \
-    -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-    --data-binary @"$d/first.json" "$url") || fail "curl $url failed"
-  [[ $code == 201 ]] || fail "$engine $name: answered $code: $(head -c 300 "$d/first.out")"
-  "$PY" "$BENCH/peers/api_check.py" --kind ironpki --body "$d/first.out" --name "dev-0.$DOMAIN" \
-    --days 1 --cert-out "$d/first.pem" --chain-out "$d/first-chain.pem" | sed 's/^/   /' >&2
-  SSL_CERT_FILE=/dev/null openssl verify -x509_strict -CAfile "$WORK/$engine/roots.pem" \
-    -untrusted "$d/first-chain.pem" "$d/first.pem" >/dev/null \
-    || fail "$engine $name: the certificate does not chain to the roots"
+  check_first "$d" "$WORK/$engine/roots.pem" "$token" "$WORK/bodies-ironpki.jsonl" "dev-0.$DOMAIN" 1
 
   wrk -t2 -c64 -d"${WARM}s" --timeout 10s -s "$LUA" "$url" -- "$WORK/bodies-ironpki.jsonl" \
     "$WORK/$engine/tokens.txt" >"$d/warmup.txt" 2>&1 \
@@ -175,14 +118,8 @@ EOF
 # ---------------------------------------------------------------- one engine
 
 engine_run() {  # engine_run ENGINE: $WORK/ENGINE/home already initialised
-  local engine=$1 d="$WORK/$1" H="$WORK/$1/home" i fill
-  : >"$d/tokens.txt"
-  for ((i = 1; i <= K; i++)); do
-    ironpki --home "$H" --output json token create --role operator --profiles "$PROFILE" \
-      --description "bench/scale.sh client $i" >"$d/token.json" || fail "ironpki token create failed"
-    sed -n 's/^ *"token": *"\([^"]*\)".*/\1/p' "$d/token.json" >>"$d/tokens.txt"
-  done
-  [[ $(grep -c . "$d/tokens.txt") == "$K" ]] || fail "expected $K tokens in $d/tokens.txt"
+  local engine=$1 d="$WORK/$1" H="$WORK/$1/home" fill
+  operator_tokens "$H" "$K" "$d/tokens.txt"
   ironpki --home "$H" ca roots >"$d/roots.pem"
 
   step "$engine, empty store: serve + wrk ${WARM}s warm-up + ${S}s"
@@ -221,17 +158,7 @@ store_bytes() {  # store_bytes ENGINE: bytes the store takes on disk
 
 step "tools"
 for tool in openssl curl sqlite3 python3; do command -v $tool >/dev/null || fail "$tool not found"; done
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[[ -x /usr/bin/time ]] || missing+=(time)
-if [[ ${#missing[@]} -gt 0 ]]; then
-  step "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
-[[ -x "$BENCH/.venv/bin/python" ]] || python3 -m venv "$BENCH/.venv"
-PY="$BENCH/.venv/bin/python"
-"$PY" -c 'import cryptography' 2>/dev/null || "$PY" -m pip install --quiet cryptography
+bench_tools
 "$PY" -c 'import sqlite3' || fail "$PY has no sqlite3 module (the SQLite bulk load needs it)"
 
 if [[ ! -x $IRONPKI || ${BENCH_NO_BUILD:-0} != 1 ]]; then
@@ -268,13 +195,7 @@ for engine in ${ENGINES//,/ }; do
     fi
     createdb "${PG[@]}" "$PG_DB"
     PG_CREATED=1
-    "$PY" - "$WORK/template/ironpki.yaml" "$d/ironpki.yaml" "postgres://postgres@127.0.0.1:5432/$PG_DB" <<'EOF'
-import re, sys
-src, dst, url = sys.argv[1:]
-text, n = re.subn(r"^store:\n(?:[ \t]+.*\n)+", f"store: {url}\n", open(src).read(), flags=re.M)
-assert n == 1, "no store: block in " + src
-open(dst, "w").write(text)
-EOF
+    postgres_config "$WORK/template/ironpki.yaml" "$d/ironpki.yaml"
     ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log" 2>&1 \
       || { cat "$d/init.log" >&2; fail "ironpki init with store: postgres://… failed"; }
   fi

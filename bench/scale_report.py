@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Print the scale results (bench/scale.sh) as markdown and write them to WORK/results.md."""
 import argparse
-import datetime
 import json
 import os
 import re
-import subprocess
+
+from reportlib import errors, header, other, other_cores, postgres_version, ratio, run, verdict
 
 p = argparse.ArgumentParser()
 p.add_argument("--work", required=True)
@@ -18,24 +18,14 @@ LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 FACTOR = 2.0
 
 
-def run(*cmd):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError:
-        return "?"
-    text = (r.stdout + r.stderr).strip()
-    return text.splitlines()[0] if text else "?"
-
-
 def load_phase(engine, phase):
     m = json.load(open(os.path.join(args.work, engine, phase, "meta.json")))
     w = m["wrk"]
     m["certs"] = w["ok_2xx"] / w["duration_s"]
     m["errors"] = w["non_2xx"] + sum(w["socket_errors"].values())
-    pg = m["postgres_cpu_s"]
-    m["other"] = max(0.0, m["machine_cpu_s"] - m["server_cpu_s"] - m["wrk_cpu_s"] - pg) / m["machine_wall_s"]
+    m["other"] = other_cores(m)
     m["cores"] = m["server_cpu_s"] / m["machine_wall_s"]
-    m["pg_cores"] = pg / m["machine_wall_s"] if engine == "postgres" else None
+    m["pg_cores"] = m["postgres_cpu_s"] / m["machine_wall_s"] if engine == "postgres" else None
     return m
 
 
@@ -43,37 +33,7 @@ def ms(v):
     return f"{v:.{3 if v < 1 else 2 if v < 100 else 0}f}"
 
 
-def ratio(r):
-    return f"{r:.{3 if r < 0.1 else 2 if r < 10 else 1}f}x"
-
-
-def verdict(ok):
-    return "met" if ok else "**missed**"
-
-
-def errors(m):
-    w = m["wrk"]
-    parts = [f"{n:,} × {s}" for s, n in sorted(w["statuses"].items()) if not 200 <= int(s) <= 299]
-    parts += [f"{n:,} {kind}" for kind, n in w["socket_errors"].items() if n]
-    return f"**{m['errors']:,}**: " + ", ".join(parts) if m["errors"] else "0"
-
-
-def other(m):
-    return f"**{m['other']:.2f}**" if m["other"] > 0.2 else f"{m['other']:.2f}"
-
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-head = run("git", "-C", root, "rev-parse", "--short", "HEAD")
-dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-                       capture_output=True, text=True).stdout.strip()
-if os.path.exists(args.ironpki):
-    built = datetime.datetime.fromtimestamp(os.path.getmtime(args.ironpki), datetime.timezone.utc)
-    iron = f"{run(args.ironpki, '--version')}, binary built {built:%Y-%m-%d %H:%M UTC}, "
-else:
-    iron = "no binary, "
-pg = run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version")
+pg = postgres_version()
 seconds = re.search(r"--seconds (\S+)", args.command).group(1)
 rows = int(re.search(r"--rows (\S+)", args.command).group(1))
 count = int(re.search(r"--count (\S+)", args.command).group(1))
@@ -86,11 +46,9 @@ layout = ("by a hash of the record's number, so the records expiring next lie an
 out = [
     f"## Scale: issuance and queries at an empty store and at {rows:,} certificate records",
     "",
-    f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
-    f"- machine: {len(os.sched_getaffinity(0))} cores (nproc), {cpu}, {mem / 2**20:.0f} GiB",
-    f"- IronPKI: {iron}tree at {head}{' with uncommitted changes' if dirty else ''}",
+    *header(args.ironpki),
     f"- wrk {run('wrk', '--version').split()[1]}; SQLite {run('sqlite3', '--version').split()[0]} (the bulk "
-    f"load's; IronPKI bundles its own); PostgreSQL {pg.split()[0] if pg != '?' else '?'}",
+    f"load's; IronPKI bundles its own); PostgreSQL {pg}",
     f"- command: `{args.command}`",
     "",
     "Per engine: a fresh `ironpki init` (default configuration, `store.durability: full`; for "

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// mimalloc: a request allocates and frees many small buffers (HTTP, JSON, PEM, DER) on
-/// one thread and often frees them on another; with it the server issues about 8 % more
-/// certificates a second than with the system allocator (bench/api.sh).
+/// one thread and often frees them on another; with it the server issued about 8 % more
+/// certificates a second than with the system allocator (trials in BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

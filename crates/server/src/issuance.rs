@@ -29,7 +29,7 @@ type Reply = oneshot::Sender<Result<Issued, Error>>;
 type Job = (Prepared, Reply, Coming);
 
 /// A certificate on its way to the committer (being signed). Counted from
-/// [`Committer::expect`] until the committer receives it, or until dropped on a refusal.
+/// [`Committer::announce`] until the committer receives it, or until dropped on a refusal.
 pub struct Coming(Arc<AtomicUsize>);
 
 impl Drop for Coming {
@@ -89,7 +89,7 @@ impl Committer {
     }
 
     /// Announces a certificate about to be signed and then committed.
-    pub fn expect(&self) -> Coming {
+    pub fn announce(&self) -> Coming {
         self.coming.fetch_add(1, Ordering::Relaxed);
         Coming(self.coming.clone())
     }
@@ -107,7 +107,8 @@ type Task = Box<dyn FnOnce() + Send>;
 /// Threads for the CPU-bound half of issuance (CSR verification, policy, lint,
 /// signature), as many as the cores. tokio's blocking pool, sized for tasks that wait on
 /// the store, would run up to eight of them at once on two cores, and they would take
-/// turns on the cores instead of finishing: measured, 8 % fewer certificates a second.
+/// turns on the cores instead of finishing (about 8 % fewer certificates a second in the
+/// trials in BENCHMARKS.md).
 pub struct Signers {
     queue: mpsc::Sender<Task>,
 }
