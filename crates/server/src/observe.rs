@@ -2,7 +2,7 @@
 //! request id (also returned as `X-Request-Id`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
@@ -60,12 +60,14 @@ pub async fn snapshot(state: &Arc<AppState>) -> Result<Snapshot, ApiError> {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The process id, read once (each read is a system call).
+static PID: LazyLock<u32> = LazyLock::new(std::process::id);
 
 /// Tags each request with an id, logs one line when it is answered, and returns the
 /// id in `X-Request-Id`. Logs carry method, path, status and duration: never bodies
 /// or headers, so no key, token or CSR reaches the log.
 pub async fn trace(request: Request, next: Next) -> Response {
-    let id = format!("{:x}-{:x}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let id = format!("{:x}-{:x}", *PID, NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();

@@ -6,7 +6,7 @@ use ironpki_authority::Authority;
 use ironpki_store::CrlRecord;
 
 use crate::api::RateLimiter;
-use crate::issuance::{Committer, Signers};
+use crate::issuance::Issuance;
 use crate::metrics::Metrics;
 use crate::observe::CountsCache;
 use crate::Error;
@@ -29,8 +29,7 @@ pub struct AppState {
     /// None when `revocation.ocsp` is off.
     pub ocsp: Option<Arc<OcspResponder>>,
     pub metrics: Arc<Metrics>,
-    pub committer: Committer,
-    pub signers: Signers,
+    pub issuance: Issuance,
     pub limiter: RateLimiter,
     pub(crate) counts: CountsCache,
     /// This process among the replicas (host, pid and a random tag): the lease holder name.
@@ -61,7 +60,7 @@ impl AppState {
         }
         let ocsp = if authority.config.revocation.ocsp { Some(Arc::new(OcspResponder::new(authority.clone())?)) } else { None };
         let metrics = Arc::new(Metrics::default());
-        let committer = Committer::start(authority.clone(), metrics.clone());
+        let issuance = Issuance::start(authority.clone(), metrics.clone());
         let limiter = RateLimiter::new(authority.config.serve.rate_limit);
         Ok(AppState {
             authority,
@@ -71,8 +70,7 @@ impl AppState {
             crls: RwLock::new(crls),
             ocsp,
             metrics,
-            committer,
-            signers: Signers::start(),
+            issuance,
             limiter,
             counts: CountsCache::default(),
             replica: replica_name(),

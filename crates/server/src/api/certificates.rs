@@ -53,12 +53,8 @@ pub async fn create(State(state): State<Arc<AppState>>, identity: Identity, Json
         caller: identity.caller()?.clone(),
     };
     let authority = state.authority.clone();
-    let coming = state.committer.announce();
-    let prepared = state.signers.run(move || authority.prepare_issue(&req)).await?;
-    let profile = prepared.profile().to_string();
-    state.metrics.signed(&profile, started.elapsed());
-    let issued = state.committer.commit(prepared, coming).await?;
-    state.metrics.issued(&profile, PROTOCOL, started.elapsed());
+    let issued = state.issuance.issue(move || authority.prepare_issue(&req)).await?;
+    state.metrics.issued(&issued.profile, PROTOCOL, started.elapsed());
     Ok((StatusCode::CREATED, json(&IssuedView::new(&issued))).into_response())
 }
 
@@ -122,12 +118,9 @@ pub async fn renew(State(state): State<Arc<AppState>>, identity: Identity, Json(
     };
     let lifetime = lifetime(body.lifetime.as_deref())?;
     let authority = state.authority.clone();
-    let coming = state.committer.announce();
-    let prepared = state.signers.run(move || authority.prepare_renewal(&current, body.csr.as_bytes(), lifetime)).await?;
-    let profile = prepared.profile().to_string();
-    let issued = state.committer.commit(prepared, coming).await?;
-    state.metrics.issued(&profile, "rest-renew", started.elapsed());
-    state.metrics.renewed(&profile);
+    let issued = state.issuance.issue(move || authority.prepare_renewal(&current, body.csr.as_bytes(), lifetime)).await?;
+    state.metrics.issued(&issued.profile, "rest-renew", started.elapsed());
+    state.metrics.renewed(&issued.profile);
     Ok((StatusCode::CREATED, json(&IssuedView::new(&issued))).into_response())
 }
 
