@@ -238,13 +238,19 @@ pub fn names_of_every_batch_are_searchable(e: &dyn Engine) {
     s.put_certificates(&[named("02", "alpha-two"), named("03", "beta-three")]).unwrap();
     let failed = s.put_certificates(&[named("04", "gamma-four"), named("02", "gamma-dup")]);
     assert!(matches!(failed, Err(Error::DuplicateSerial { .. })), "{failed:?}");
-    s.put_certificates(&[named("05", "alpha-five")]).unwrap();
+    // A common name that is not in the SANs is indexed beside them.
+    let (mut apart, ev) = named("06", "delta-apart");
+    apart.sans = vec!["dns:elsewhere.example".into()];
+    s.put_certificates(&[named("05", "alpha-five"), (apart, ev)]).unwrap();
     let find = |text: &str| {
         let f = CertFilter { now: 0, name_contains: Some(text.into()), ..CertFilter::default() };
         s.list_certificates(&f).unwrap().into_iter().filter_map(|c| c.common_name).collect::<Vec<_>>()
     };
     assert_eq!(find("alpha"), ["alpha-one", "alpha-two", "alpha-five"]);
     assert_eq!(find("three.example"), ["beta-three"]);
+    assert_eq!(find("lta-apa"), ["delta-apart"]);
+    assert_eq!(find("elsewhere"), ["delta-apart"]);
+    assert_eq!(find("beta-three"), ["beta-three"], "a common name found in the SANs' text");
     assert!(find("gamma").is_empty(), "the failed batch is not indexed");
 }
 
