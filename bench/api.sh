@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # REST issuance from CSRs, 64 concurrent clients: IronPKI beside cfssl in one run.
-# Usage: bench/api.sh [--count N] [--seconds S] [--tokens K]
-#   N CSRs rotated through, S seconds per wrk run, K IronPKI API tokens (one per client: 64)
+# Usage: bench/api.sh [--count N] [--seconds S] [--tokens K] [--rounds R]
+#   N CSRs rotated through, S seconds per wrk run, K IronPKI API tokens (one per client: 64),
+#   R rounds: every target runs once a round, on a fresh store, in the same order; the report
+#   takes each target's median, so that drift of the machine's speed during the run moves
+#   every target alike instead of whichever ran in a slow minute
 # BENCH_NO_BUILD=1 uses target/release/ironpki as it is (it is built only if missing).
 # BENCH_SKIP_IRONPKI=1 runs the cfssl targets only (no build; IronPKI shows as not run).
 set -euo pipefail
@@ -9,17 +12,20 @@ set -euo pipefail
 N=5000
 S=10
 K=64            # IronPKI API tokens, taken in turn: 64 clients would each have their own
+ROUNDS=3
 WARM=2          # seconds of warm-up before each measured run
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --count) N="$2"; shift 2 ;;
     --seconds) S="$2"; shift 2 ;;
     --tokens) K="$2"; shift 2 ;;
-    -h|--help) sed -n 2,6p "$0"; exit 0 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-COMMAND="bench/api.sh --count $N --seconds $S --tokens $K"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "--rounds: a whole number of at least 1, not $ROUNDS" >&2; exit 2; }
+COMMAND="bench/api.sh --count $N --seconds $S --tokens $K --rounds $ROUNDS"
 SKIP_IRONPKI="${BENCH_SKIP_IRONPKI:-0}"
 [[ "$SKIP_IRONPKI" == 1 ]] && COMMAND="BENCH_SKIP_IRONPKI=1 $COMMAND"
 
@@ -39,21 +45,23 @@ source "$BENCH/lib.sh"
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# Each target's files of the current round are in $WORK/TARGET/$R (R: r1, r2, ...).
+R=r1
 # The serial column of each store, one value a line (cfssl: decimal; IronPKI: as it stores it).
-serials_cfssl() { sqlite3 "$WORK/cfssl-sqlite/certdb.sqlite" 'SELECT serial_number FROM certificates;'; }
-serials_ironpki_sqlite() { sqlite3 "$WORK/ironpki-sqlite/home/ironpki.db" 'SELECT serial FROM certificates;'; }
-serials_ironpki_sqlite_normal() { sqlite3 "$WORK/ironpki-sqlite-normal/home/ironpki.db" 'SELECT serial FROM certificates;'; }
+serials_cfssl() { sqlite3 "$WORK/cfssl-sqlite/$R/certdb.sqlite" 'SELECT serial_number FROM certificates;'; }
+serials_ironpki_sqlite() { sqlite3 "$WORK/ironpki-sqlite/$R/home/ironpki.db" 'SELECT serial FROM certificates;'; }
+serials_ironpki_sqlite_normal() { sqlite3 "$WORK/ironpki-sqlite-normal/$R/home/ironpki.db" 'SELECT serial FROM certificates;'; }
 serials_ironpki_postgres() { psql "${PG[@]}" -d "$PG_DB" -tAc 'SELECT serial FROM certificates;'; }
 
 skipped() {  # skipped NAME TARGET STORE REASON: record a target that did not run
-  mkdir -p "$WORK/$1"
+  mkdir -p "$WORK/$1/$R"
   "$PY" -c 'import json, sys; json.dump({"target": sys.argv[1], "store": sys.argv[2], "skipped": sys.argv[3]}, sys.stdout)' \
-    "$2" "$3" "$4" >"$WORK/$1/meta.json"
+    "$2" "$3" "$4" >"$WORK/$1/$R/meta.json"
   echo "   SKIPPED: $4" >&2
 }
 
 run_load() {  # run_load NAME TARGET STORE URL PID SERIALS_FN|- [TOKENS_FILE]: warm-up, then the measured run
-  local name=$1 target=$2 store=$3 url=$4 pid=$5 serials=$6 tokens=${7:-} d="$WORK/$1" body
+  local name=$1 target=$2 store=$3 url=$4 pid=$5 serials=$6 tokens=${7:-} d="$WORK/$1/$R" body
   local before=null after=null cpu0 cpu1 busy0 busy1 answers=() kind=cfssl
   body="$WORK/bodies-cfssl.jsonl"
   [[ $target == IronPKI ]] && { body="$WORK/bodies-ironpki.jsonl"; kind=ironpki; }
@@ -157,7 +165,7 @@ cat >"$CA/cfssl-config.json" <<'EOF'
 EOF
 
 cfssl_target() {  # cfssl_target NAME STORE [DB_CONFIG]
-  local name=$1 store=$2 d="$WORK/$1" pid port code db=()
+  local name=$1 store=$2 d="$WORK/$1/$R" pid port code db=()
   mkdir -p "$d"
   [[ $# -gt 2 ]] && db=(-db-config "$3")
   port=$(free_port)
@@ -179,15 +187,18 @@ cfssl_target() {  # cfssl_target NAME STORE [DB_CONFIG]
   stop "$pid"
 }
 
-step "cfssl serve, no store: wrk ${WARM}s warm-up + ${S}s"
-cfssl_target cfssl-nostore none
+cfssl_nostore() {
+  step "cfssl serve, no store: wrk ${WARM}s warm-up + ${S}s ($R)"
+  cfssl_target cfssl-nostore none
+}
 
-step "cfssl serve, SQLite certdb in WAL mode: wrk ${WARM}s warm-up + ${S}s"
-mkdir -p "$WORK/cfssl-sqlite"
-DB="$WORK/cfssl-sqlite/certdb.sqlite"
-# cfssl's certdb/sqlite/migrations/001_CreateCertificates.sql, the version whose columns the
-# Debian 2016 snapshot inserts (later versions add created_at and the 002 metadata columns).
-sqlite3 "$DB" >/dev/null <<'EOF'
+cfssl_sqlite() {
+  step "cfssl serve, SQLite certdb in WAL mode: wrk ${WARM}s warm-up + ${S}s ($R)"
+  local db="$WORK/cfssl-sqlite/$R/certdb.sqlite"
+  mkdir -p "$WORK/cfssl-sqlite/$R"
+  # cfssl's certdb/sqlite/migrations/001_CreateCertificates.sql, the version whose columns the
+  # Debian 2016 snapshot inserts (later versions add created_at and the 002 metadata columns).
+  sqlite3 "$db" >/dev/null <<'EOF'
 CREATE TABLE certificates (
   serial_number            blob NOT NULL,
   authority_key_identifier blob NOT NULL,
@@ -210,14 +221,15 @@ CREATE TABLE ocsp_responses (
 );
 PRAGMA journal_mode=WAL;
 EOF
-[[ $(sqlite3 "$DB" 'PRAGMA journal_mode;') == wal ]] || fail "$DB is not in WAL mode"
-printf '{"driver":"sqlite3","data_source":"%s"}\n' "$DB" >"$WORK/cfssl-sqlite/db-config.json"
-cfssl_target cfssl-sqlite "SQLite WAL" "$WORK/cfssl-sqlite/db-config.json" serials_cfssl
+  [[ $(sqlite3 "$db" 'PRAGMA journal_mode;') == wal ]] || fail "$db is not in WAL mode"
+  printf '{"driver":"sqlite3","data_source":"%s"}\n' "$db" >"$WORK/cfssl-sqlite/$R/db-config.json"
+  cfssl_target cfssl-sqlite "SQLite WAL" "$WORK/cfssl-sqlite/$R/db-config.json" serials_cfssl
+}
 
 # ---------------------------------------------------------------- IronPKI
 
-ironpki_target() {  # ironpki_target NAME STORE SERIALS_FN: HOME is $WORK/NAME/home, already initialised
-  local name=$1 store=$2 serials=$3 d="$WORK/$1" H="$WORK/$1/home"
+ironpki_target() {  # ironpki_target NAME STORE SERIALS_FN: HOME is $WORK/NAME/$R/home, already initialised
+  local name=$1 store=$2 serials=$3 d="$WORK/$1/$R" H="$WORK/$1/$R/home"
   mkdir -p "$d"
   # K operator tokens for the profile, one per client (the API limits each identity's rate)
   operator_tokens "$H" "$K" "$d/tokens.txt"
@@ -228,49 +240,65 @@ ironpki_target() {  # ironpki_target NAME STORE SERIALS_FN: HOME is $WORK/NAME/h
   stop "$SERVE_PID"
 }
 
-step "IronPKI serve, SQLite store: wrk ${WARM}s warm-up + ${S}s"
-if [[ -n $IRON_SKIP ]]; then
-  skipped ironpki-sqlite IronPKI SQLite "$IRON_SKIP"
-else
-  mkdir -p "$WORK/ironpki-sqlite"
-  ironpki --home "$WORK/ironpki-sqlite/home" init --name Bench >"$WORK/ironpki-sqlite/init.log"
-  ironpki_target ironpki-sqlite SQLite serials_ironpki_sqlite
-fi
+ironpki_sqlite() {
+  step "IronPKI serve, SQLite store: wrk ${WARM}s warm-up + ${S}s ($R)"
+  if [[ -n $IRON_SKIP ]]; then
+    skipped ironpki-sqlite IronPKI SQLite "$IRON_SKIP"
+  else
+    mkdir -p "$WORK/ironpki-sqlite/$R"
+    ironpki --home "$WORK/ironpki-sqlite/$R/home" init --name Bench >"$WORK/ironpki-sqlite/$R/init.log"
+    ironpki_target ironpki-sqlite SQLite serials_ironpki_sqlite
+  fi
+}
 
 # cfssl's SQLite driver (mattn/go-sqlite3) sets synchronous=NORMAL: its commits are not
 # fsynced (strace shows none). IronPKI's like-for-like setting is `store.durability: normal`.
-step "IronPKI serve, SQLite store with durability normal: wrk ${WARM}s warm-up + ${S}s"
-if [[ -n $IRON_SKIP ]]; then
-  skipped ironpki-sqlite-normal IronPKI "SQLite, durability normal" "$IRON_SKIP"
-else
-  d="$WORK/ironpki-sqlite-normal"
-  mkdir -p "$d"
-  sed 's/^\( *durability:\) full/\1 normal/' "$WORK/ironpki-sqlite/home/ironpki.yaml" >"$d/ironpki.yaml"
-  grep -q '^ *durability: normal' "$d/ironpki.yaml" || fail "no durability: full in $WORK/ironpki-sqlite/home/ironpki.yaml"
-  ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log"
-  ironpki_target ironpki-sqlite-normal "SQLite, durability normal" serials_ironpki_sqlite_normal
-fi
-
-step "IronPKI serve, PostgreSQL store (database $PG_DB): wrk ${WARM}s warm-up + ${S}s"
-if [[ -n $IRON_SKIP ]]; then
-  skipped ironpki-postgres IronPKI PostgreSQL "$IRON_SKIP"
-elif ! command -v psql >/dev/null || ! command -v createdb >/dev/null; then
-  skipped ironpki-postgres IronPKI PostgreSQL "psql/createdb not found (Debian: postgresql-client)"
-elif ! pg_isready -q "${PG[@]}"; then
-  skipped ironpki-postgres IronPKI PostgreSQL "no PostgreSQL accepting connections on 127.0.0.1:5432"
-else
-  d="$WORK/ironpki-postgres"
-  mkdir -p "$d"
-  createdb "${PG[@]}" "$PG_DB"
-  PG_CREATED=1
-  # init's own configuration with the store swapped for `store: postgres://…`
-  postgres_config "$WORK/ironpki-sqlite/home/ironpki.yaml" "$d/ironpki.yaml"
-  if ! ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log" 2>&1; then
-    skipped ironpki-postgres IronPKI PostgreSQL "ironpki init with store: postgres://… failed: $(tail -n1 "$d/init.log")"
+ironpki_sqlite_normal() {
+  step "IronPKI serve, SQLite store with durability normal: wrk ${WARM}s warm-up + ${S}s ($R)"
+  if [[ -n $IRON_SKIP ]]; then
+    skipped ironpki-sqlite-normal IronPKI "SQLite, durability normal" "$IRON_SKIP"
   else
-    ironpki_target ironpki-postgres PostgreSQL serials_ironpki_postgres
+    local d="$WORK/ironpki-sqlite-normal/$R" base="$WORK/ironpki-sqlite/$R/home/ironpki.yaml"
+    mkdir -p "$d"
+    sed 's/^\( *durability:\) full/\1 normal/' "$base" >"$d/ironpki.yaml"
+    grep -q '^ *durability: normal' "$d/ironpki.yaml" || fail "no durability: full in $base"
+    ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log"
+    ironpki_target ironpki-sqlite-normal "SQLite, durability normal" serials_ironpki_sqlite_normal
   fi
-fi
+}
+
+ironpki_postgres() {
+  step "IronPKI serve, PostgreSQL store (database $PG_DB, created afresh): wrk ${WARM}s warm-up + ${S}s ($R)"
+  if [[ -n $IRON_SKIP ]]; then
+    skipped ironpki-postgres IronPKI PostgreSQL "$IRON_SKIP"
+  elif ! command -v psql >/dev/null || ! command -v createdb >/dev/null; then
+    skipped ironpki-postgres IronPKI PostgreSQL "psql/createdb not found (Debian: postgresql-client)"
+  elif ! pg_isready -q "${PG[@]}"; then
+    skipped ironpki-postgres IronPKI PostgreSQL "no PostgreSQL accepting connections on 127.0.0.1:5432"
+  else
+    local d="$WORK/ironpki-postgres/$R"
+    mkdir -p "$d"
+    dropdb "${PG[@]}" --if-exists "$PG_DB"
+    createdb "${PG[@]}" "$PG_DB"
+    PG_CREATED=1
+    # init's own configuration with the store swapped for `store: postgres://…`
+    postgres_config "$WORK/ironpki-sqlite/$R/home/ironpki.yaml" "$d/ironpki.yaml"
+    if ! ironpki --home "$d/home" init --config "$d/ironpki.yaml" >"$d/init.log" 2>&1; then
+      skipped ironpki-postgres IronPKI PostgreSQL "ironpki init with store: postgres://… failed: $(tail -n1 "$d/init.log")"
+    else
+      ironpki_target ironpki-postgres PostgreSQL serials_ironpki_postgres
+    fi
+  fi
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+  R="r$round"
+  cfssl_nostore
+  cfssl_sqlite
+  ironpki_sqlite
+  ironpki_sqlite_normal
+  ironpki_postgres
+done
 
 echo >&2
 "$PY" "$BENCH/api_report.py" --work "$WORK" --command "$COMMAND" --ironpki "$IRONPKI"
