@@ -115,8 +115,8 @@ impl Issuance {
             match prepare() {
                 Ok(prepared) => {
                     metrics.signed(prepared.profile(), started.elapsed());
-                    let (tally, sent) = (coming.0.clone(), queue.send((prepared, reply)));
-                    match sent {
+                    let tally = &coming.0;
+                    match queue.send((prepared, reply)) {
                         Ok(()) if queue.len() >= tally.wanted.load(SeqCst) => tally.wake(),
                         Ok(()) => {}
                         Err(lost) => drop(lost.into_inner().1.send(Err(stopped("committer")))),
