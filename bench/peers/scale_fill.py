@@ -80,9 +80,8 @@ def sqlite_fill(path):
     con.execute("PRAGMA cache_size=-2000000")      # 2 GB of page cache: the indexes stay in memory
     con.execute("PRAGMA temp_store=MEMORY")
     con.execute("PRAGMA busy_timeout=10000")
-    max_before = con.execute("SELECT coalesce(max(id), 0) FROM certificates").fetchone()[0]
-    if con.execute("PRAGMA user_version").fetchone()[0] < 6:
-        sys.exit("scale_fill: " + path + " is older than schema v6 (its names index is kept by a trigger)")
+    if con.execute("PRAGMA user_version").fetchone()[0] < 8:
+        sys.exit("scale_fill: " + path + " is older than schema v8 (names_index records how far the names index reaches)")
     t = time.monotonic()
     for lo, hi in batches():
         con.execute("BEGIN")
@@ -100,7 +99,8 @@ def sqlite_fill(path):
     phases["insert_s"] = time.monotonic() - t
     t = time.monotonic()
     last = con.execute("SELECT max(id) FROM certificates").fetchone()[0]
-    lo = max_before + 1
+    # from the end of the names index: rows the store had not indexed yet are taken too
+    lo = con.execute("SELECT indexed_through FROM names_index").fetchone()[0] + 1
     while lo <= last:
         hi = lo + args.batch - 1
         con.execute("BEGIN")
@@ -110,6 +110,7 @@ def sqlite_fill(path):
         con.execute("COMMIT")
         log(f"names indexed up to id {min(hi, last):,} ({time.monotonic() - t:.0f} s)")
         lo = hi + 1
+    con.execute("UPDATE names_index SET indexed_through = ?", (last,))
     phases["names_index_s"] = time.monotonic() - t
     # Filled in batches, the index is left with segments that FTS5's automerge then merges
     # during the next tens of thousands of inserts (each measured 4x slower meanwhile): a debt
@@ -160,6 +161,7 @@ def postgres_fill():
     phases["insert_s"] = time.monotonic() - t
     t = time.monotonic()
     psql(f"SET maintenance_work_mem = '1GB'; {names_index}")
+    con.execute("UPDATE names_index SET indexed_through = ?", (last,))
     phases["names_index_s"] = time.monotonic() - t
     # What autovacuum would do to an insert-only table this size (and would otherwise start on
     # during the next measured run): the visibility map, that lets the expiring count be an

@@ -208,6 +208,35 @@ impl SqliteStore {
     }
 }
 
+/// Certificates recorded between two fillings of the names index. FTS5 writes a new
+/// index segment at every statement that adds to it, and merges segments as they pile
+/// up: filled at every commit (some 30 certificates under load), that was a third of
+/// the writer's work and held every request of the batch behind it. Filled once per
+/// `NAMES_BATCH` rows instead, the segments are large and few. Searches scan the rows
+/// past the index (`names_index.indexed_through`), at most this many, by their text.
+const NAMES_BATCH: i64 = 1024;
+
+/// Adds the names of the certificates from the end of the names index up to `last_id`
+/// to the index, once they are `NAMES_BATCH` or more. The one writer allocates ids in
+/// order, so those rows are exactly the ones past `indexed_through`. A common name found
+/// in the SANs' text (the usual case) is indexed through it alone: every search for part
+/// of it still finds the row, with half the trigrams.
+fn index_names(tx: &Transaction<'_>, last_id: i64) -> Result<(), Error> {
+    let through: i64 = tx.prepare_cached("SELECT indexed_through FROM names_index")?.query_row([], |r| r.get(0))?;
+    if last_id - through < NAMES_BATCH {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO certificate_names (rowid, names)
+         SELECT id, CASE WHEN common_name IS NULL OR instr(sans, common_name) > 0 THEN sans
+                         ELSE common_name || ' ' || sans END
+         FROM certificates WHERE id > ?1 AND id <= ?2",
+    )?
+    .execute([through, last_id])?;
+    tx.prepare_cached("UPDATE names_index SET indexed_through = ?1")?.execute([last_id])?;
+    Ok(())
+}
+
 /// The tail of the audit chain inside one write transaction: read once, then carried
 /// from entry to entry, so that a batch reads it once.
 struct Chain {
@@ -341,6 +370,66 @@ impl Where {
     fn raw(&mut self, clause: &str) {
         self.clauses.push(clause.to_string());
     }
+
+    /// The filters of `f` on status, expiry, profile and issuer.
+    fn filters(f: &CertFilter) -> Where {
+        let mut w = Where::default();
+        match f.status {
+            Some(StatusFilter::Valid) => w.arg("status = 'valid' AND not_after >= ?", f.now.into()),
+            Some(StatusFilter::Expired) => w.arg("status = 'valid' AND not_after < ?", f.now.into()),
+            Some(StatusFilter::Revoked) => w.raw("status = 'revoked'"),
+            None => {}
+        }
+        if let Some(window) = f.expiring_within {
+            w.raw("status = 'valid'");
+            w.arg("not_after >= ?", f.now.into());
+            w.arg("not_after <= ?", (f.now + window).into());
+        }
+        if let Some(p) = &f.profile {
+            w.arg("profile = ?", p.clone().into());
+        }
+        if let Some(i) = &f.issuer {
+            w.arg("issuer = ?", i.clone().into());
+        }
+        w
+    }
+
+    /// Rows whose common name or SANs contain `text`, ignoring ASCII case, by scanning.
+    fn name_scan(&mut self, text: &str) {
+        self.args(
+            "(instr(lower(common_name), lower(?)) > 0 OR instr(lower(sans), lower(?)) > 0)",
+            [text.to_string().into(), text.to_string().into()],
+        );
+    }
+
+    /// The page after `f`'s cursor: by (not_after, id) when listing what expires, else by
+    /// `id_column`.
+    fn cursor(&mut self, f: &CertFilter, id_column: &str) {
+        match (f.after_id, f.after_not_after) {
+            (Some(id), Some(not_after)) if f.expiring_within.is_some() => {
+                self.args("(not_after, id) > (?, ?)", [not_after.into(), id.into()])
+            }
+            (Some(id), _) => self.arg(&format!("{id_column} > ?"), id.into()),
+            _ => {}
+        }
+    }
+}
+
+/// `SELECT` the certificates of `from` that `w` lets through, in `order`, up to `f`'s limit.
+fn query_certificates(conn: &Connection, from: &str, w: Where, order: &str, f: &CertFilter) -> Result<Vec<CertRecord>, Error> {
+    let mut sql = format!("SELECT {CERT_COLUMNS} FROM {from}");
+    if !w.clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&w.clauses.join(" AND "));
+    }
+    sql.push_str(" ORDER BY ");
+    sql.push_str(order);
+    if let Some(limit) = f.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(w.args), cert_row(f.now))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 const CERT_COLUMNS: &str = "id, issuer, serial, subject, common_name, sans, key_type, profile, not_before, not_after, status, revoked_at, revocation_reason, requester, issued_at, der";
@@ -422,7 +511,6 @@ impl Store for SqliteStore {
                 "INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile, not_before, not_after, status, requester, issued_at, der)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
             )?;
-            let mut first_id = None;
             let mut chain = Chain::tail(tx)?;
             for (c, event) in certs {
                 let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
@@ -436,24 +524,10 @@ impl Store for SqliteStore {
                     }
                     other => other?,
                 };
-                first_id.get_or_insert(tx.last_insert_rowid());
                 chain.append(tx, event)?;
             }
-            // One statement for the whole batch: FTS5 writes its pending terms out at
-            // every statement that touches it, so a row at a time (a trigger) would make
-            // one index segment per certificate, and merging them dominated the commit.
-            // The one writer allocates ids in order: this transaction's rows are those
-            // from its first id on. A common name found in the SANs' text (the usual case) is
-            // indexed through it alone: every search for part of it still finds the row,
-            // with half the trigrams to write and merge.
-            if let Some(first) = first_id {
-                tx.prepare_cached(
-                    "INSERT INTO certificate_names (rowid, names)
-                     SELECT id, CASE WHEN common_name IS NULL OR instr(sans, common_name) > 0 THEN sans
-                                     ELSE common_name || ' ' || sans END
-                     FROM certificates WHERE id >= ?1",
-                )?
-                .execute([first])?;
+            if !certs.is_empty() {
+                index_names(tx, tx.last_insert_rowid())?;
             }
             Ok(())
         })
@@ -468,68 +542,41 @@ impl Store for SqliteStore {
     }
 
     fn list_certificates(&self, f: &CertFilter) -> Result<Vec<CertRecord>, Error> {
-        let mut w = Where::default();
-        match f.status {
-            Some(StatusFilter::Valid) => w.arg("status = 'valid' AND not_after >= ?", f.now.into()),
-            Some(StatusFilter::Expired) => w.arg("status = 'valid' AND not_after < ?", f.now.into()),
-            Some(StatusFilter::Revoked) => w.raw("status = 'revoked'"),
-            None => {}
-        }
-        if let Some(window) = f.expiring_within {
-            w.raw("status = 'valid'");
-            w.arg("not_after >= ?", f.now.into());
-            w.arg("not_after <= ?", (f.now + window).into());
-        }
-        if let Some(p) = &f.profile {
-            w.arg("profile = ?", p.clone().into());
-        }
-        if let Some(i) = &f.issuer {
-            w.arg("issuer = ?", i.clone().into());
-        }
-        // Substrings of three characters or more go through the trigram index; shorter
-        // ones (which it cannot answer) are a scan. Both ignore ASCII case.
-        let indexed = f.name_contains.as_ref().filter(|t| t.chars().count() >= 3);
-        match (&f.name_contains, indexed) {
-            (_, Some(text)) => w.arg("certificate_names MATCH ?", format!("\"{}\"", text.replace('"', "\"\"")).into()),
-            (Some(text), None) => w.args(
-                "(instr(lower(common_name), lower(?)) > 0 OR instr(lower(sans), lower(?)) > 0)",
-                [text.clone().into(), text.clone().into()],
-            ),
-            (None, None) => {}
-        }
-        match (f.after_id, f.after_not_after) {
-            (Some(id), Some(not_after)) if f.expiring_within.is_some() => {
-                w.args("(not_after, id) > (?, ?)", [not_after.into(), id.into()])
-            }
-            // Through the trigram index, rows come in its rowid (= id) order: no sort, and
-            // the LIMIT ends the scan early however common the text is.
-            (Some(id), _) if indexed.is_some() => w.arg("certificate_names.rowid > ?", id.into()),
-            (Some(id), _) => w.arg("id > ?", id.into()),
-            _ => {}
-        }
-        let (clauses, args) = (w.clauses, w.args);
-        let mut sql = match indexed {
-            Some(_) => format!(
-                "SELECT {CERT_COLUMNS} FROM certificate_names JOIN certificates ON certificates.id = certificate_names.rowid"
-            ),
-            None => format!("SELECT {CERT_COLUMNS} FROM certificates"),
-        };
-        if !clauses.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&clauses.join(" AND "));
-        }
-        sql.push_str(match (f.expiring_within, indexed) {
-            (Some(_), _) => " ORDER BY not_after, id",
-            (None, Some(_)) => " ORDER BY certificate_names.rowid",
-            (None, None) => " ORDER BY id",
-        });
-        if let Some(limit) = f.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
+        let expiring = f.expiring_within.is_some();
+        let order = if expiring { "not_after, id" } else { "id" };
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), cert_row(f.now))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Substrings of three characters or more go through the trigram index, and the
+        // rows past its end (see `NAMES_BATCH`) are scanned; shorter ones (which it cannot
+        // answer) are a scan. Both ignore ASCII case.
+        let Some(text) = f.name_contains.as_ref().filter(|t| t.chars().count() >= 3) else {
+            let mut w = Where::filters(f);
+            if let Some(text) = &f.name_contains {
+                w.name_scan(text);
+            }
+            w.cursor(f, "id");
+            return query_certificates(&conn, "certificates", w, order, f);
+        };
+        // Through the index, rows come in its rowid (= id) order: no sort, and the LIMIT
+        // ends the scan early however common the text is.
+        let mut indexed = Where::filters(f);
+        indexed.arg("certificate_names MATCH ?", format!("\"{}\"", text.replace('"', "\"\"")).into());
+        indexed.cursor(f, "certificate_names.rowid");
+        let mut tail = Where::filters(f);
+        tail.raw("id > (SELECT indexed_through FROM names_index)");
+        tail.name_scan(text);
+        tail.cursor(f, "id");
+        // One read transaction: the index and the rows past it from the same snapshot.
+        let tx = conn.unchecked_transaction()?;
+        let from = "certificate_names JOIN certificates ON certificates.id = certificate_names.rowid";
+        let mut rows = query_certificates(&tx, from, indexed, if expiring { order } else { "certificate_names.rowid" }, f)?;
+        // NOT INDEXED: the tail is found by its ids, never by an index on the other filters
+        // (the expiry index would walk every certificate expiring in the window).
+        rows.extend(query_certificates(&tx, "certificates NOT INDEXED", tail, order, f)?);
+        if expiring {
+            rows.sort_by_key(|c| (c.not_after, c.id));
+        }
+        rows.truncate(f.limit.map_or(usize::MAX, |n| n as usize));
+        Ok(rows)
     }
 
     fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error> {

@@ -42,6 +42,7 @@ on_every_engine!(
     expiry_query_uses_an_index,
     name_contains_matches_common_names_and_sans,
     names_of_every_batch_are_searchable,
+    names_are_found_in_the_index_and_past_it,
     expiring_counts_agree_with_the_rows,
     id_cursor_pages_every_row_once,
     expiry_cursor_pages_every_row_once,

@@ -2,7 +2,9 @@
 //! certificate's names (an FTS5 table) for substring search, and lets the expiry index
 //! answer counts per profile on its own. v6 drops v5's trigger that filled the names
 //! index row by row: `put_certificates` fills it once per transaction. v7 keeps the
-//! count of valid certificates per profile and hour of notAfter (crate::expiry).
+//! count of valid certificates per profile and hour of notAfter (crate::expiry). v8
+//! records how far the names index reaches: `put_certificates` fills it every
+//! `NAMES_BATCH` certificates, and searches scan the rows past it.
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -121,5 +123,11 @@ CREATE TRIGGER certificates_count_revoked AFTER UPDATE OF status ON certificates
     WHEN old.status = 'valid' AND new.status <> 'valid' BEGIN
     UPDATE expiry_counts SET count = count - 1 WHERE profile = old.profile AND expiry_hour = old.not_after / 3600;
 END;
+"#, r#"
+CREATE TABLE names_index (
+    one             INTEGER PRIMARY KEY CHECK (one = 1),
+    indexed_through INTEGER NOT NULL
+);
+INSERT INTO names_index (one, indexed_through) SELECT 1, coalesce(max(id), 0) FROM certificates;
 "#];
 

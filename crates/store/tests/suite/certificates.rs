@@ -254,6 +254,46 @@ pub fn names_of_every_batch_are_searchable(e: &dyn Engine) {
     assert!(find("gamma").is_empty(), "the failed batch is not indexed");
 }
 
+/// A search answers the same whether a row's names are in the index or among the rows
+/// recorded since the index was last filled (SQLite fills it every 1,024 certificates):
+/// 1,300 rows in batches of 100, searched, paged by id and by expiry across the boundary.
+pub fn names_are_found_in_the_index_and_past_it(e: &dyn Engine) {
+    let s = store(e);
+    for b in 0..13 {
+        let batch: Vec<_> = (b * 100..(b + 1) * 100)
+            .map(|i| {
+                let (mut c, ev) = cert(&format!("{i:05x}"), 1_000 + (i * 13 % 11));
+                c.common_name = Some(format!("node-{i}"));
+                c.sans = vec![format!("dns:node-{i}.fleet.example")];
+                if i % 7 == 0 {
+                    c.sans.push(format!("dns:seventh-{i}.example"));
+                }
+                (c, ev)
+            })
+            .collect();
+        s.put_certificates(&batch).unwrap();
+    }
+    let filter = CertFilter { now: 0, name_contains: Some("SEVENTH-".into()), ..CertFilter::default() };
+    let found = s.list_certificates(&filter).unwrap();
+    let wanted: Vec<String> = (0..1300).filter(|i| i % 7 == 0).map(|i| format!("node-{i}")).collect();
+    assert_eq!(found.iter().filter_map(|c| c.common_name.clone()).collect::<Vec<_>>(), wanted, "in id order, both sides");
+    let (paged, _) = pages(&*s, &filter, 9, false);
+    assert_eq!(paged.iter().map(|c| c.id).collect::<Vec<_>>(), found.iter().map(|c| c.id).collect::<Vec<_>>());
+
+    let by_expiry = CertFilter { expiring_within: Some(1_005), ..filter.clone() };
+    let mut expected: Vec<(i64, i64)> = found.iter().filter(|c| c.not_after <= 1_005).map(|c| (c.not_after, c.id)).collect();
+    expected.sort();
+    let listed = s.list_certificates(&by_expiry).unwrap();
+    assert_eq!(listed.iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected, "in (notAfter, id) order");
+    let (paged, _) = pages(&*s, &by_expiry, 8, true);
+    assert_eq!(paged.iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected);
+    let first = CertFilter { limit: Some(5), ..by_expiry };
+    assert_eq!(s.list_certificates(&first).unwrap().iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected[..5]);
+
+    assert_eq!(s.list_certificates(&CertFilter { name_contains: Some("node-1299".into()), ..filter.clone() }).unwrap().len(), 1);
+    assert_eq!(s.list_certificates(&CertFilter { name_contains: Some("node-12".into()), ..filter }).unwrap().len(), 111);
+}
+
 /// Pages through `filter` `page` rows at a time, following the cursor the last row gives.
 fn pages(s: &dyn Store, filter: &CertFilter, page: u32, by_expiry: bool) -> (Vec<CertRecord>, usize) {
     let mut all = Vec::new();
