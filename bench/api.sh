@@ -49,6 +49,7 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 R=r1
 # The serial column of each store, one value a line (cfssl: decimal; IronPKI: as it stores it).
 serials_cfssl() { sqlite3 "$WORK/cfssl-sqlite/$R/certdb.sqlite" 'SELECT serial_number FROM certificates;'; }
+serials_cfssl_https() { sqlite3 "$WORK/cfssl-sqlite-https/$R/certdb.sqlite" 'SELECT serial_number FROM certificates;'; }
 serials_ironpki_sqlite() { sqlite3 "$WORK/ironpki-sqlite/$R/home/ironpki.db" 'SELECT serial FROM certificates;'; }
 serials_ironpki_sqlite_normal() { sqlite3 "$WORK/ironpki-sqlite-normal/$R/home/ironpki.db" 'SELECT serial FROM certificates;'; }
 serials_ironpki_postgres() { psql "${PG[@]}" -d "$PG_DB" -tAc 'SELECT serial FROM certificates;'; }
@@ -158,25 +159,30 @@ mkdir -p "$CA"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out int.key 2>/dev/null
   openssl req -new -config "$CNF" -key int.key -subj "/CN=Bench Issuing CA" -out int.csr
   openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -set_serial 2 -sha256 -days 1825 \
-    -extfile "$CNF" -extensions int_ext -out int.crt 2>/dev/null )
+    -extfile "$CNF" -extensions int_ext -out int.crt 2>/dev/null
+  # cfssl's own HTTPS listener (-tls-cert), for the target over HTTPS as IronPKI is measured
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key \
+    -CA root.crt -CAkey root.key -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+    -days 30 -out tls.crt 2>/dev/null )
 cat >"$CA/cfssl-config.json" <<'EOF'
 {"signing": {"default": {"expiry": "2160h",
   "usages": ["digital signature", "server auth", "client auth"]}}}
 EOF
 
-cfssl_target() {  # cfssl_target NAME STORE [DB_CONFIG]
-  local name=$1 store=$2 d="$WORK/$1/$R" pid port code db=()
+cfssl_target() {  # cfssl_target NAME STORE [DB_CONFIG|- [SERIALS_FN|- [https]]]
+  local name=$1 store=$2 d="$WORK/$1/$R" pid port code db=() tls=() scheme=http
   mkdir -p "$d"
-  [[ $# -gt 2 ]] && db=(-db-config "$3")
+  [[ ${3:--} != - ]] && db=(-db-config "$3")
+  [[ ${5:-} == https ]] && { tls=(-tls-cert "$CA/tls.crt" -tls-key "$CA/tls.key"); scheme=https; }
   port=$(free_port)
   # default log level: cfssl logs 4 lines per request, to a file here
   cfssl serve -address 127.0.0.1 -port "$port" -ca "$CA/int.crt" -ca-key "$CA/int.key" \
-    -config "$CA/cfssl-config.json" "${db[@]}" >"$d/serve.out" 2>"$d/serve.log" &
+    -config "$CA/cfssl-config.json" "${db[@]}" "${tls[@]}" >"$d/serve.out" 2>"$d/serve.log" &
   pid=$!; RUNNING+=" $pid"
   wait_line "$d/serve.log" 'Now listening on' "$pid"
-  local url="http://127.0.0.1:$port/api/v1/cfssl/sign"
+  local url="$scheme://127.0.0.1:$port/api/v1/cfssl/sign"
   head -n1 "$WORK/bodies-cfssl.jsonl" >"$d/first.json"
-  code=$(curl -s -o "$d/first.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+  code=$(curl -s -o "$d/first.out" -w '%{http_code}' --cacert "$CA/root.crt" -H 'Content-Type: application/json' \
     --data-binary @"$d/first.json" "$url") || fail "curl $url failed"
   [[ $code == 200 ]] || fail "cfssl $name answered $code: $(head -c 300 "$d/first.out")"
   "$PY" "$BENCH/peers/api_check.py" --kind cfssl --body "$d/first.out" --name "$FIRST_NAME" \
@@ -192,10 +198,11 @@ cfssl_nostore() {
   cfssl_target cfssl-nostore none
 }
 
-cfssl_sqlite() {
-  step "cfssl serve, SQLite certdb in WAL mode: wrk ${WARM}s warm-up + ${S}s ($R)"
-  local db="$WORK/cfssl-sqlite/$R/certdb.sqlite"
-  mkdir -p "$WORK/cfssl-sqlite/$R"
+cfssl_sqlite() {  # cfssl_sqlite NAME [https]: cfssl with its SQLite certdb, over HTTP or HTTPS
+  local name=$1 scheme=${2:-http} db="$WORK/$1/$R/certdb.sqlite" serials=serials_cfssl
+  [[ $scheme == https ]] && serials=serials_cfssl_https
+  step "cfssl serve, SQLite certdb in WAL mode, over ${scheme^^}: wrk ${WARM}s warm-up + ${S}s ($R)"
+  mkdir -p "$WORK/$name/$R"
   # cfssl's certdb/sqlite/migrations/001_CreateCertificates.sql, the version whose columns the
   # Debian 2016 snapshot inserts (later versions add created_at and the 002 metadata columns).
   sqlite3 "$db" >/dev/null <<'EOF'
@@ -222,8 +229,8 @@ CREATE TABLE ocsp_responses (
 PRAGMA journal_mode=WAL;
 EOF
   [[ $(sqlite3 "$db" 'PRAGMA journal_mode;') == wal ]] || fail "$db is not in WAL mode"
-  printf '{"driver":"sqlite3","data_source":"%s"}\n' "$db" >"$WORK/cfssl-sqlite/$R/db-config.json"
-  cfssl_target cfssl-sqlite "SQLite WAL" "$WORK/cfssl-sqlite/$R/db-config.json" serials_cfssl
+  printf '{"driver":"sqlite3","data_source":"%s"}\n' "$db" >"$WORK/$name/$R/db-config.json"
+  cfssl_target "$name" "SQLite WAL" "$WORK/$name/$R/db-config.json" "$serials" "$scheme"
 }
 
 # ---------------------------------------------------------------- IronPKI
@@ -294,7 +301,8 @@ ironpki_postgres() {
 for ((round = 1; round <= ROUNDS; round++)); do
   R="r$round"
   cfssl_nostore
-  cfssl_sqlite
+  cfssl_sqlite cfssl-sqlite
+  cfssl_sqlite cfssl-sqlite-https https
   ironpki_sqlite
   ironpki_sqlite_normal
   ironpki_postgres

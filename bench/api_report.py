@@ -17,6 +17,7 @@ args = p.parse_args()
 TARGETS = [
     ("cfssl-nostore", "cfssl `serve`"),
     ("cfssl-sqlite", "cfssl `serve` + certdb"),
+    ("cfssl-sqlite-https", "cfssl `serve` + certdb, HTTPS"),
     ("ironpki-sqlite", "IronPKI `serve`"),
     ("ironpki-sqlite-normal", "IronPKI `serve`"),
     ("ironpki-postgres", "IronPKI `serve`"),
@@ -93,7 +94,7 @@ out = [
     "",
     f"`wrk -t2 -c64 -d{seconds}s --timeout 10s` after a 2 s warm-up, rotating through the same "
     f"{int(count):,} CSRs (CN = SAN dNSName `dev-<i>.bench.internal`) for every target: cfssl by plain "
-    "HTTP at `POST /api/v1/cfssl/sign`, IronPKI by HTTPS at `POST /api/v1/certificates` with "
+    "HTTP at `POST /api/v1/cfssl/sign` (and, in the row marked HTTPS, by HTTPS with its `-tls-cert`), IronPKI by HTTPS at `POST /api/v1/certificates` with "
     f"{auth}, "
     "both on this machine over loopback (wrk takes CPU from the server). certs/s "
     "counts 2xx answers only; every other status is an error. Stored: how many of the "
@@ -128,6 +129,9 @@ if "skipped" in iron:
     out.append(f"- IronPKI / cfssl ratios and the p99 target: n/a, IronPKI not run ({iron['skipped']})")
 else:
     out.append(f"- IronPKI (SQLite) / cfssl (SQLite WAL), certs/s = {ratio(iron['certs'] / wal['certs'])}")
+    https = results["cfssl-sqlite-https"][1]
+    out.append(f"- Over the same transport, both HTTPS: IronPKI (SQLite) / cfssl (SQLite WAL, HTTPS), "
+               f"certs/s = {ratio(iron['certs'] / https['certs'])}")
     out.append(f"- IronPKI (SQLite) / cfssl (no store), certs/s = {ratio(iron['certs'] / none['certs'])}")
     normal = results["ironpki-sqlite-normal"][1]
     if "skipped" not in normal:
@@ -147,7 +151,9 @@ out += [
     "client auth; default log level (4 lines per request, to a file). Without `-db-config` it "
     "stores nothing. With it: cfssl's own `certdb/sqlite/migrations` tables, `journal_mode=WAL` "
     "set beforehand, the driver's defaults otherwise: mattn/go-sqlite3 sets `synchronous=NORMAL`, "
-    "so cfssl's commits are not fsynced (a commit survives cfssl's crash, not a power loss).",
+    "so cfssl's commits are not fsynced (a commit survives cfssl's crash, not a power loss). The "
+    "HTTPS row is the same with cfssl's own TLS listener (`-tls-cert`, `-tls-key`: a P-256 "
+    "certificate for 127.0.0.1), so that wrk's TLS work and the server's are on both sides.",
     "- IronPKI: a fresh `ironpki init` (default configuration, `store.durability: full`: the WAL "
     "fsynced at every commit), profile `server` (90 days), its HTTPS listener with a server "
     "certificate from its own CA. The `durability normal` row is the same with "
