@@ -68,15 +68,14 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Logs to stderr: human-readable on a terminal, JSON lines otherwise. `RUST_LOG` filters.
-/// A JSON line names its innermost span (the request and its id) once, without the list
-/// of enclosing spans, which only repeated it.
+/// Logs to stderr: human-readable on a terminal, JSON lines otherwise (crate::logging).
+/// `RUST_LOG` filters. A JSON line names its innermost span (the request and its id).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,postgres=warn,tokio_postgres=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::io::stderr().is_terminal() {
         builder.init();
     } else {
-        builder.json().with_span_list(false).init();
+        builder.fmt_fields(tracing_subscriber::fmt::format::JsonFields::new()).event_format(crate::logging::JsonLines).init();
     }
 }
