@@ -512,6 +512,8 @@ impl Store for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
             )?;
             let mut chain = Chain::tail(tx)?;
+            // The id of the last certificate row (read before its audit entry is inserted).
+            let mut last_id = None;
             for (c, event) in certs {
                 let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
                 let result = insert.execute(params![
@@ -524,10 +526,11 @@ impl Store for SqliteStore {
                     }
                     other => other?,
                 };
+                last_id = Some(tx.last_insert_rowid());
                 chain.append(tx, event)?;
             }
-            if !certs.is_empty() {
-                index_names(tx, tx.last_insert_rowid())?;
+            if let Some(last_id) = last_id {
+                index_names(tx, last_id)?;
             }
             Ok(())
         })

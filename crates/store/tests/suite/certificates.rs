@@ -290,6 +290,14 @@ pub fn names_are_found_in_the_index_and_past_it(e: &dyn Engine) {
     let first = CertFilter { limit: Some(5), ..by_expiry };
     assert_eq!(s.list_certificates(&first).unwrap().iter().map(|c| (c.not_after, c.id)).collect::<Vec<_>>(), expected[..5]);
 
+    // every row exactly once, whichever side of the index's end it is on
+    let all = s.list_certificates(&CertFilter { name_contains: Some("fleet.example".into()), ..filter.clone() }).unwrap();
+    let names: Vec<String> = all.iter().filter_map(|c| c.common_name.clone()).collect();
+    assert_eq!(names, (0..1300).map(|i| format!("node-{i}")).collect::<Vec<_>>());
+    for i in [1023, 1024, 1025, 1099, 1100, 1101, 1200, 1299] {
+        let one = s.list_certificates(&CertFilter { name_contains: Some(format!("node-{i}.")), ..filter.clone() }).unwrap();
+        assert_eq!(one.iter().filter_map(|c| c.common_name.clone()).collect::<Vec<_>>(), [format!("node-{i}")]);
+    }
     assert_eq!(s.list_certificates(&CertFilter { name_contains: Some("node-1299".into()), ..filter.clone() }).unwrap().len(), 1);
     assert_eq!(s.list_certificates(&CertFilter { name_contains: Some("node-12".into()), ..filter }).unwrap().len(), 111);
 }
