@@ -16,9 +16,10 @@ together.
 
 SQLite: batches of --batch rows (1,000,000) per transaction from a recursive CTE, with
 `synchronous=OFF` and a large page cache on this connection only. The FTS5 index of names
-(which IronPKI fills for each transaction's rows itself) is then filled for the new ids in
-batches and merged into one segment (FTS5 'optimize'); then a checkpoint and an fsync of the
-database file, so that the load's writes are not left to the kernel during the measured run.
+(which IronPKI's indexer fills in its own file, `ironpki.db-names`, every 1,024 rows) is then
+filled for the new ids in batches and merged into one segment (FTS5 'optimize'); then a
+checkpoint and an fsync of both files, so that the load's writes are not left to the kernel
+during the measured run.
 PostgreSQL: `INSERT ... SELECT FROM generate_series` in batches (ids from the identity
 column), with the trigram name index dropped meanwhile and then built again from the very
 definition the schema held (one build is faster than 10M inserts into a GIN index), then
@@ -80,8 +81,13 @@ def sqlite_fill(path):
     con.execute("PRAGMA cache_size=-2000000")      # 2 GB of page cache: the indexes stay in memory
     con.execute("PRAGMA temp_store=MEMORY")
     con.execute("PRAGMA busy_timeout=10000")
-    if con.execute("PRAGMA user_version").fetchone()[0] < 8:
-        sys.exit("scale_fill: " + path + " is older than schema v8 (names_index records how far the names index reaches)")
+    if con.execute("PRAGMA user_version").fetchone()[0] < 9:
+        sys.exit("scale_fill: " + path + " is older than schema v9 (the names index in a file of its own)")
+    names = path + "-names"
+    if not os.path.exists(names):
+        sys.exit("scale_fill: no " + names + " (the store creates it when it opens)")
+    con.execute("ATTACH DATABASE ? AS names", (names,))
+    con.execute("PRAGMA names.synchronous=OFF")
     t = time.monotonic()
     for lo, hi in batches():
         con.execute("BEGIN")
@@ -100,17 +106,16 @@ def sqlite_fill(path):
     t = time.monotonic()
     last = con.execute("SELECT max(id) FROM certificates").fetchone()[0]
     # from the end of the names index: rows the store had not indexed yet are taken too
-    lo = con.execute("SELECT indexed_through FROM names_index").fetchone()[0] + 1
+    lo = con.execute("SELECT indexed_through FROM names.names_index").fetchone()[0] + 1
     while lo <= last:
         hi = lo + args.batch - 1
         con.execute("BEGIN")
-        con.execute("""INSERT INTO certificate_names (rowid, names)
-                       SELECT id, coalesce(common_name, '') || ' ' || sans FROM certificates
-                       WHERE id BETWEEN ? AND ?""", (lo, hi))
+        con.execute("""INSERT INTO names.certificate_names (rowid, names)
+                       SELECT id, sans FROM main.certificates WHERE id BETWEEN ? AND ?""", (lo, hi))
+        con.execute("UPDATE names.names_index SET indexed_through = ?", (min(hi, last),))
         con.execute("COMMIT")
         log(f"names indexed up to id {min(hi, last):,} ({time.monotonic() - t:.0f} s)")
         lo = hi + 1
-    con.execute("UPDATE names_index SET indexed_through = ?", (last,))
     phases["names_index_s"] = time.monotonic() - t
     # Filled in batches, the index is left with segments that FTS5's automerge then merges
     # during the next tens of thousands of inserts (each measured 4x slower meanwhile): a debt
@@ -118,19 +123,21 @@ def sqlite_fill(path):
     # pay the merges of their own small segments, as in an index grown row by row between its
     # rare large merges.
     t = time.monotonic()
-    con.execute("INSERT INTO certificate_names (certificate_names) VALUES ('optimize')")
+    con.execute("INSERT INTO names.certificate_names (certificate_names) VALUES ('optimize')")
     phases["names_optimize_s"] = time.monotonic() - t
     t = time.monotonic()
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+    con.execute("PRAGMA names.wal_checkpoint(TRUNCATE)")
     phases["checkpoint_s"] = time.monotonic() - t
     rows = con.execute("SELECT count(*) FROM certificates").fetchone()[0]
     con.close()
     # synchronous=OFF left the load's GBs to the kernel's write-back: flushed here, so that
     # they are not written during the measured run (PostgreSQL's fill ends with a CHECKPOINT).
     t = time.monotonic()
-    fd = os.open(path, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
+    for f in (path, names):
+        fd = os.open(f, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
     phases["fsync_s"] = time.monotonic() - t
     return rows
 

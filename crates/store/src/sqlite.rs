@@ -14,9 +14,13 @@ use crate::{
     CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, Error, NewCa, NewCertificate, Revocation, RevocationState,
     RevokedEntry, StatusFilter, Store, TokenRecord,
 };
+use background::Background;
 use migrations::MIGRATIONS;
+use names::Names;
 
+mod background;
 mod migrations;
+mod names;
 mod tokens;
 
 /// How hard a commit waits for the disk.
@@ -59,7 +63,8 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
-    _checkpointer: Option<Checkpointer>,
+    _checkpointer: Option<Background>,
+    names: Option<Names>,
     /// Write transactions so far, and whether the writer has its large cache.
     writes: std::sync::atomic::AtomicU64,
     large: std::sync::atomic::AtomicBool,
@@ -68,47 +73,18 @@ pub struct SqliteStore {
 /// Copies the WAL into the database from a thread of its own (PASSIVE: never blocking a
 /// writer), so that the checkpoints commits must still make (and their fsync of the
 /// database file, with `durability: full`) are rare and short.
-struct Checkpointer {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer, Error> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ironpki-checkpoint".into())
-            .spawn(move || {
-                let mut pause = CHECKPOINT_IDLE;
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::park_timeout(pause);
-                    // (busy, pages in the WAL, pages copied): pages left mean commits came
-                    // in meanwhile, so the next pass comes soon.
-                    let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-                    });
-                    pause = match pass {
-                        Ok((log, copied)) if copied < log => CHECKPOINT_BUSY,
-                        _ => CHECKPOINT_IDLE,
-                    };
-                }
-            })
-            .map_err(|e| Error::Backend(format!("cannot start the checkpointer: {e}")))?;
-        Ok(Checkpointer { stop, thread: Some(thread) })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            let _ = thread.join();
+fn start_checkpointer(path: &Path) -> Result<Background, Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Background::start("ironpki-checkpoint", CHECKPOINT_IDLE, move |_| {
+        // (busy, pages in the WAL, pages copied): pages left mean commits came in
+        // meanwhile, so the next pass comes soon.
+        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        match pass {
+            Ok((log, copied)) if copied < log => CHECKPOINT_BUSY,
+            _ => CHECKPOINT_IDLE,
         }
-    }
+    })
 }
 
 impl SqliteStore {
@@ -125,20 +101,23 @@ impl SqliteStore {
             readers: Vec::new(),
             next_reader: Default::default(),
             _checkpointer: None,
+            names: None,
             writes: Default::default(),
             large: Default::default(),
         };
         retry_while_locked(|| store.migrate())?;
+        store.names = Some(retry_while_locked(|| Names::open(path, &store.lock()))?);
         for _ in 0..READERS {
             let reader = Connection::open(path)?;
             reader.busy_timeout(Duration::from_secs(10))?;
             reader.pragma_update(None, "query_only", "ON")?;
             reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            names::attach(&reader, path)?;
             store.readers.push(Mutex::new(reader));
         }
         store.lock().pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         store.size_writer_cache(&store.lock())?;
-        store._checkpointer = Some(Checkpointer::start(path)?);
+        store._checkpointer = Some(start_checkpointer(path)?);
         Ok(store)
     }
 
@@ -206,35 +185,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-/// Certificates recorded between two fillings of the names index. FTS5 writes a new
-/// index segment at every statement that adds to it, and merges segments as they pile
-/// up: filled at every commit (some 30 certificates under load), that was a third of
-/// the writer's work and held every request of the batch behind it. Filled once per
-/// `NAMES_BATCH` rows instead, the segments are large and few. Searches scan the rows
-/// past the index (`names_index.indexed_through`), at most this many, by their text.
-const NAMES_BATCH: i64 = 1024;
-
-/// Adds the names of the certificates from the end of the names index up to `last_id`
-/// to the index, once they are `NAMES_BATCH` or more. The one writer allocates ids in
-/// order, so those rows are exactly the ones past `indexed_through`. A common name found
-/// in the SANs' text (the usual case) is indexed through it alone: every search for part
-/// of it still finds the row, with half the trigrams.
-fn index_names(tx: &Transaction<'_>, last_id: i64) -> Result<(), Error> {
-    let through: i64 = tx.prepare_cached("SELECT indexed_through FROM names_index")?.query_row([], |r| r.get(0))?;
-    if last_id - through < NAMES_BATCH {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT INTO certificate_names (rowid, names)
-         SELECT id, CASE WHEN common_name IS NULL OR instr(sans, common_name) > 0 THEN sans
-                         ELSE common_name || ' ' || sans END
-         FROM certificates WHERE id > ?1 AND id <= ?2",
-    )?
-    .execute([through, last_id])?;
-    tx.prepare_cached("UPDATE names_index SET indexed_through = ?1")?.execute([last_id])?;
-    Ok(())
 }
 
 /// The tail of the audit chain inside one write transaction: read once, then carried
@@ -506,14 +456,14 @@ impl Store for SqliteStore {
     }
 
     fn put_certificates(&self, certs: &[(NewCertificate, AuditEvent)]) -> Result<(), Error> {
-        self.write(|tx| {
+        let last_id = self.write(|tx| {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile, not_before, not_after, status, requester, issued_at, der)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
             )?;
             let mut chain = Chain::tail(tx)?;
             // The id of the last certificate row (read before its audit entry is inserted).
-            let mut last_id = None;
+            let mut last_id = 0;
             for (c, event) in certs {
                 let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
                 let result = insert.execute(params![
@@ -526,14 +476,15 @@ impl Store for SqliteStore {
                     }
                     other => other?,
                 };
-                last_id = Some(tx.last_insert_rowid());
+                last_id = tx.last_insert_rowid();
                 chain.append(tx, event)?;
             }
-            if let Some(last_id) = last_id {
-                index_names(tx, last_id)?;
-            }
-            Ok(())
-        })
+            Ok(last_id)
+        })?;
+        if let Some(names) = &self.names {
+            names.committed(last_id);
+        }
+        Ok(())
     }
 
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
@@ -549,7 +500,7 @@ impl Store for SqliteStore {
         let order = if expiring { "not_after, id" } else { "id" };
         let conn = self.reader();
         // Substrings of three characters or more go through the trigram index, and the
-        // rows past its end (see `NAMES_BATCH`) are scanned; shorter ones (which it cannot
+        // rows past its end (see `names`) are scanned; shorter ones (which it cannot
         // answer) are a scan. Both ignore ASCII case.
         let Some(text) = f.name_contains.as_ref().filter(|t| t.chars().count() >= 3) else {
             let mut w = Where::filters(f);
@@ -565,12 +516,14 @@ impl Store for SqliteStore {
         indexed.arg("certificate_names MATCH ?", format!("\"{}\"", text.replace('"', "\"\"")).into());
         indexed.cursor(f, "certificate_names.rowid");
         let mut tail = Where::filters(f);
-        tail.raw("id > (SELECT indexed_through FROM names_index)");
+        tail.raw("id > (SELECT indexed_through FROM names.names_index)");
         tail.name_scan(text);
         tail.cursor(f, "id");
-        // One read transaction: the index and the rows past it from the same snapshot.
+        // One read transaction: the index and its end from one snapshot of the names file.
+        // Every row up to that end is in the index, so the rows of the store's snapshot are
+        // each found once, on one side, whichever of the two snapshots was taken first.
         let tx = conn.unchecked_transaction()?;
-        let from = "certificate_names JOIN certificates ON certificates.id = certificate_names.rowid";
+        let from = "names.certificate_names JOIN certificates ON certificates.id = certificate_names.rowid";
         let mut rows = query_certificates(&tx, from, indexed, if expiring { order } else { "certificate_names.rowid" }, f)?;
         // NOT INDEXED: the tail is found by its ids, never by an index on the other filters
         // (the expiry index would walk every certificate expiring in the window).

@@ -4,7 +4,9 @@
 //! index row by row: `put_certificates` fills it once per transaction. v7 keeps the
 //! count of valid certificates per profile and hour of notAfter (crate::expiry). v8
 //! records how far the names index reaches: `put_certificates` fills it every
-//! `NAMES_BATCH` certificates, and searches scan the rows past it.
+//! `NAMES_BATCH` certificates, and searches scan the rows past it. v9 moves the names
+//! index to a file of its own, filled by a thread of its own (`names`), and gives the
+//! store the identity that file must repeat.
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -129,5 +131,9 @@ CREATE TABLE names_index (
     indexed_through INTEGER NOT NULL
 );
 INSERT INTO names_index (one, indexed_through) SELECT 1, coalesce(max(id), 0) FROM certificates;
+"#, r#"
+DROP TABLE certificate_names;
+DROP TABLE names_index;
+INSERT INTO meta (key, value) VALUES ('names_index', lower(hex(randomblob(16))));
 "#];
 

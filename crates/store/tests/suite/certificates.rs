@@ -255,7 +255,8 @@ pub fn names_of_every_batch_are_searchable(e: &dyn Engine) {
 }
 
 /// A search answers the same whether a row's names are in the index or among the rows
-/// recorded since the index was last filled (SQLite fills it every 1,024 certificates):
+/// recorded since the index was last filled (SQLite fills it in the background, every
+/// 1,024 certificates):
 /// 1,300 rows in batches of 100, searched, paged by id and by expiry across the boundary.
 pub fn names_are_found_in_the_index_and_past_it(e: &dyn Engine) {
     let s = store(e);
