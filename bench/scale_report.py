@@ -126,8 +126,9 @@ out += ["", f"Requirement (issuance rate and the expiring-within-30-days query, 
 out += [
     "",
     "- The synthetic records are rows only (a 1-byte DER): issuance and the queries read the "
-    "indexes and columns, never the DER of a listed record. SQLite: the FTS5 name index is filled for "
-    "them after the insert, as IronPKI fills it every 1,024 certificates, and merged into one "
+    "indexes and columns, never the DER of a listed record. SQLite: the FTS5 name index (in "
+    "`ironpki.db-names`) is filled for them after the insert, as IronPKI's indexer fills it every "
+    "1,024 certificates, and merged into one "
     "segment (`optimize`: left as the batches made it, FTS5 merges its segments during the next "
     "tens of thousands of inserts, each 4x slower meanwhile); no ANALYZE (IronPKI runs none). "
     "PostgreSQL: the trigram name index dropped for the load and built again from its definition; "
