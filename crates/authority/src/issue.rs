@@ -9,7 +9,7 @@ use ironpki_x509::keytype::KeyKind;
 use ironpki_x509::profile::{Profile, Request};
 use ironpki_x509::san::San;
 use ironpki_x509::{KeyType, Serial};
-use serde_json::json;
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::access::{Action, Caller};
@@ -225,13 +225,33 @@ impl Authority {
         let serial = Serial::generate(&self.rng)?;
         let signed = issuer.issue(&grant, &public_key_raw, &serial, now, self.config.backdate.0)?;
 
+        let serial_hex = serial.to_hex();
         let subject = grant.subject.display();
+        let details = IssuedDetails {
+            issuer: &issuer.name,
+            key_source: source,
+            key_type: grant.key_type.name(),
+            not_after: signed.not_after.unix_timestamp(),
+            profile: &profile.name,
+            renews: renewing.map(|current| Renewed { issuer: &current.issuer, serial: &current.serial }),
+            requester: &req.caller.id,
+            sans: &sans,
+            serial: &serial_hex,
+            subject: &subject,
+        };
+        let event = AuditEvent {
+            at: now.unix_timestamp(),
+            actor: req.caller.id.clone(),
+            action: if renewing.is_some() { "cert.renewed" } else { "cert.issued" }.into(),
+            target: format!("cert:{}/{}", issuer.name, serial_hex),
+            details: serde_json::to_string(&details).map_err(|e| Error::Internal(format!("audit details: {e}")))?,
+        };
         let record = NewCertificate {
             issuer: issuer.name.clone(),
-            serial: serial.to_hex(),
-            subject: subject.clone(),
+            serial: serial_hex,
+            subject,
             common_name: grant.subject.common_name.clone(),
-            sans: sans.clone(),
+            sans,
             key_type: grant.key_type.to_string(),
             profile: profile.name.clone(),
             not_before: signed.not_before.unix_timestamp(),
@@ -240,19 +260,6 @@ impl Authority {
             issued_at: now.unix_timestamp(),
             der: signed.der.clone(),
         };
-        let mut details = json!({
-            "serial": serial.to_hex(), "issuer": issuer.name, "profile": profile.name, "subject": subject,
-            "sans": sans, "key_type": grant.key_type.name(), "not_after": record.not_after,
-            "requester": req.caller.id, "key_source": source,
-        });
-        let action = match renewing {
-            Some(current) => {
-                details["renews"] = json!({ "issuer": current.issuer, "serial": current.serial });
-                "cert.renewed"
-            }
-            None => "cert.issued",
-        };
-        let event = self.event_by(&req.caller.id, action, &format!("cert:{}/{}", issuer.name, serial), details);
         let issued = Issued {
             serial,
             der: signed.der,
@@ -264,6 +271,29 @@ impl Authority {
         };
         Ok(Prepared { row: (record, event), issued, origin })
     }
+}
+
+/// The details of a `cert.issued` or `cert.renewed` audit entry, serialized straight to
+/// its text (keys in alphabetical order, as the entries before it have them).
+#[derive(Serialize)]
+struct IssuedDetails<'a> {
+    issuer: &'a str,
+    key_source: &'a str,
+    key_type: &'a str,
+    not_after: i64,
+    profile: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renews: Option<Renewed<'a>>,
+    requester: &'a str,
+    sans: &'a [String],
+    serial: &'a str,
+    subject: &'a str,
+}
+
+#[derive(Serialize)]
+struct Renewed<'a> {
+    issuer: &'a str,
+    serial: &'a str,
 }
 
 /// A renewal keeps the identity: the same common name and the same set of SANs.
@@ -314,4 +344,40 @@ impl Authority {
 
 fn lost() -> Error {
     Error::Internal("a prepared certificate went missing in the batch".into())
+}
+
+#[cfg(test)]
+mod details_tests {
+    use super::*;
+
+    /// The details text is what the audit chain hashes: the same keys, in the same
+    /// order, as a JSON object built key by key (serde_json's sorted map).
+    #[test]
+    fn details_serialize_as_the_sorted_object() {
+        let sans = vec!["dns:a.example".to_string(), "ip:10.0.0.1".to_string()];
+        for renews in [None, Some(Renewed { issuer: "issuing", serial: "0a" })] {
+            let expected_renews = renews.as_ref().map(|r| serde_json::json!({ "issuer": r.issuer, "serial": r.serial }));
+            let details = IssuedDetails {
+                issuer: "issuing",
+                key_source: "csr",
+                key_type: "ecdsa-p256",
+                not_after: 1_800_000_000,
+                profile: "device",
+                renews,
+                requester: "token:t1",
+                sans: &sans,
+                serial: "4f01",
+                subject: "CN=a.example",
+            };
+            let mut expected = serde_json::json!({
+                "serial": "4f01", "issuer": "issuing", "profile": "device", "subject": "CN=a.example",
+                "sans": sans, "key_type": "ecdsa-p256", "not_after": 1_800_000_000, "requester": "token:t1",
+                "key_source": "csr",
+            });
+            if let Some(r) = expected_renews {
+                expected["renews"] = r;
+            }
+            assert_eq!(serde_json::to_string(&details).unwrap(), expected.to_string());
+        }
+    }
 }
