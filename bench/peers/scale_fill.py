@@ -168,7 +168,6 @@ def postgres_fill():
     phases["insert_s"] = time.monotonic() - t
     t = time.monotonic()
     psql(f"SET maintenance_work_mem = '1GB'; {names_index}")
-    con.execute("UPDATE names_index SET indexed_through = ?", (last,))
     phases["names_index_s"] = time.monotonic() - t
     # What autovacuum would do to an insert-only table this size (and would otherwise start on
     # during the next measured run): the visibility map, that lets the expiring count be an
