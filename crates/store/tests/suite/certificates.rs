@@ -184,18 +184,16 @@ pub fn expiring_counts_agree_with_the_rows(e: &dyn Engine) {
 /// 250 certificates: CN `host-N`, SANs `dns:host-N.example` and, for every tenth,
 /// `dns:tenth-N.example`; notAfter takes 7 values, so expiry order has many ties.
 fn many(s: &dyn Store) {
-    let batch: Vec<_> = (0..250)
-        .map(|i| {
-            let (mut c, ev) = cert(&format!("{i:04x}"), 1_000 + (i * 37 % 7));
-            c.common_name = Some(format!("host-{i}"));
-            c.sans = vec![format!("dns:host-{i}.example")];
-            if i % 10 == 0 {
-                c.sans.push(format!("dns:tenth-{i}.example"));
-            }
-            (c, ev)
-        })
-        .collect();
+    let batch: Vec<_> =
+        (0..250).map(|i| named(cert(&format!("{i:04x}"), 1_000 + (i * 37 % 7)), &format!("host-{i}.example"), (i % 10 == 0).then(|| format!("tenth-{i}.example")))).collect();
     s.put_certificates(&batch).unwrap();
+}
+
+/// `c` named `dns:NAME` with its CN the name's first label, and `dns:EXTRA` when given.
+fn named((mut c, ev): (NewCertificate, AuditEvent), name: &str, extra: Option<String>) -> (NewCertificate, AuditEvent) {
+    c.common_name = name.split('.').next().map(str::to_string);
+    c.sans = std::iter::once(name.to_string()).chain(extra).map(|n| format!("dns:{n}")).collect();
+    (c, ev)
 }
 
 pub fn name_contains_matches_common_names_and_sans(e: &dyn Engine) {
@@ -262,15 +260,7 @@ pub fn names_are_found_in_the_index_and_past_it(e: &dyn Engine) {
     let s = store(e);
     for b in 0..13 {
         let batch: Vec<_> = (b * 100..(b + 1) * 100)
-            .map(|i| {
-                let (mut c, ev) = cert(&format!("{i:05x}"), 1_000 + (i * 13 % 11));
-                c.common_name = Some(format!("node-{i}"));
-                c.sans = vec![format!("dns:node-{i}.fleet.example")];
-                if i % 7 == 0 {
-                    c.sans.push(format!("dns:seventh-{i}.example"));
-                }
-                (c, ev)
-            })
+            .map(|i| named(cert(&format!("{i:05x}"), 1_000 + (i * 13 % 11)), &format!("node-{i}.fleet.example"), (i % 7 == 0).then(|| format!("seventh-{i}.example"))))
             .collect();
         s.put_certificates(&batch).unwrap();
     }
