@@ -134,8 +134,9 @@ out += [
     "PostgreSQL: the trigram name index dropped for the load and built again from its definition; "
     "`VACUUM ANALYZE certificates` after the load and before each phase's queries, the state "
     "autovacuum keeps a table in (index-only scans cover only pages the visibility map marks "
-    "all-visible). Both engines keep the hourly expiry counts (schema v7) through their triggers "
-    "during the load, as for any insert.",
+    "all-visible). The load adds its records to the hourly expiry counts as the store's own "
+    "inserts do (SQLite: one upsert per batch and hour, from the fill; PostgreSQL: the statement "
+    "triggers).",
     "- The expiring count sums the hourly counts of the whole hours in the window and counts the "
     "rows of its two partial hours: its cost follows the rows expiring within an hour of either "
     "end, not the rows in the window.",

@@ -14,7 +14,8 @@ multiplicative hash of i, so that the records expiring next lie anywhere in the 
 it rise with i, as in a store filled by issuance over time with one lifetime, where they lie
 together.
 
-SQLite: batches of --batch rows (1,000,000) per transaction from a recursive CTE, with
+SQLite: batches of --batch rows (1,000,000) per transaction from a recursive CTE, each adding
+its rows to the hourly expiry counts (as the store's own insert does), with
 `synchronous=OFF` and a large page cache on this connection only. The FTS5 index of names
 (which IronPKI's indexer fills in its own file, `ironpki.db-names`, every 1,024 rows) is then
 filled for the new ids in batches and merged into one segment (FTS5 'optimize'); then a
@@ -81,8 +82,8 @@ def sqlite_fill(path):
     con.execute("PRAGMA cache_size=-2000000")      # 2 GB of page cache: the indexes stay in memory
     con.execute("PRAGMA temp_store=MEMORY")
     con.execute("PRAGMA busy_timeout=10000")
-    if con.execute("PRAGMA user_version").fetchone()[0] < 9:
-        sys.exit("scale_fill: " + path + " is older than schema v9 (the names index in a file of its own)")
+    if con.execute("PRAGMA user_version").fetchone()[0] < 10:
+        sys.exit("scale_fill: " + path + " is older than schema v10 (expiry counts kept by the store's insert)")
     names = path + "-names"
     if not os.path.exists(names):
         sys.exit("scale_fill: no " + names + " (the store creates it when it opens)")
@@ -100,6 +101,12 @@ def sqlite_fill(path):
                    'ecdsa-p256', 'server', {NOW - 86400}, {NOT_AFTER},
                    'valid', 'bench-fill', {NOW}, x'00'
             FROM s""", (lo, hi))
+        # the store adds its inserts to the hourly expiry counts itself: so does this insert
+        con.execute(f"""
+            WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+            INSERT INTO expiry_counts (profile, expiry_hour, count)
+            SELECT 'server', ({NOT_AFTER}) / 3600, COUNT(*) FROM s WHERE true GROUP BY 2
+            ON CONFLICT (profile, expiry_hour) DO UPDATE SET count = count + excluded.count""", (lo, hi))
         con.execute("COMMIT")
         log(f"{hi:,} rows inserted ({time.monotonic() - t:.0f} s)")
     phases["insert_s"] = time.monotonic() - t

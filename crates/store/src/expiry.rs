@@ -1,7 +1,8 @@
 //! Counts of valid certificates expiring within a window, per profile, in a time that
 //! does not grow with the number of matches. Both engines keep `expiry_counts`: the
-//! number of valid certificates per profile and hour of notAfter, kept by triggers on
-//! `certificates` in the transaction that inserts or revokes. A window is then the sum
+//! number of valid certificates per profile and hour of notAfter, kept in the transaction
+//! that inserts or revokes (PostgreSQL: statement triggers; SQLite: the store's insert,
+//! once per profile and hour of a batch, and a trigger on revocation). A window is then the sum
 //! of the whole hours inside it, plus the rows of its two partial hours at the edges,
 //! counted from the expiry index.
 

@@ -2,6 +2,7 @@
 //! at the start of their transaction (BEGIN IMMEDIATE), so the audit chain's tail is
 //! read and extended by one writer at a time, also across processes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -464,7 +465,9 @@ impl Store for SqliteStore {
             let mut chain = Chain::tail(tx)?;
             // The id of the last certificate row (read before its audit entry is inserted).
             let mut last_id = 0;
+            let mut counts: BTreeMap<(&str, i64), i64> = BTreeMap::new();
             for (c, event) in certs {
+                *counts.entry((c.profile.as_str(), c.not_after / expiry::BUCKET)).or_default() += 1;
                 let sans = serde_json::to_string(&c.sans).map_err(|e| Error::Backend(e.to_string()))?;
                 let result = insert.execute(params![
                     c.serial, c.issuer, c.subject, c.common_name, sans, c.key_type, c.profile, c.not_before, c.not_after,
@@ -478,6 +481,14 @@ impl Store for SqliteStore {
                 };
                 last_id = tx.last_insert_rowid();
                 chain.append(tx, event)?;
+            }
+            // New certificates are valid: counted once per profile and hour of the batch.
+            let mut count = tx.prepare_cached(
+                "INSERT INTO expiry_counts (profile, expiry_hour, count) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (profile, expiry_hour) DO UPDATE SET count = count + excluded.count",
+            )?;
+            for ((profile, hour), n) in counts {
+                count.execute(params![profile, hour, n])?;
             }
             Ok(last_id)
         })?;

@@ -6,7 +6,10 @@
 //! records how far the names index reaches: `put_certificates` fills it every
 //! `NAMES_BATCH` certificates, and searches scan the rows past it. v9 moves the names
 //! index to a file of its own, filled by a thread of its own (`names`), and gives the
-//! store the identity that file must repeat.
+//! store the identity that file must repeat. v10 drops v7's insert trigger:
+//! `put_certificates` adds a transaction's certificates to `expiry_counts` itself, one
+//! upsert per profile and hour (the trigger ran an upsert per row, and made every insert a
+//! statement with a journal of its own).
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -135,5 +138,7 @@ INSERT INTO names_index (one, indexed_through) SELECT 1, coalesce(max(id), 0) FR
 DROP TABLE certificate_names;
 DROP TABLE names_index;
 INSERT INTO meta (key, value) VALUES ('names_index', lower(hex(randomblob(16))));
+"#, r#"
+DROP TRIGGER certificates_count_inserted;
 "#];
 
