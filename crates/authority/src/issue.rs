@@ -93,6 +93,7 @@ impl Authority {
             }
         }
         let mut committed = self.commit(batch).into_iter();
+        self.store.after_commit();
         results.into_iter().map(|r| r.or_else(|| committed.next()).unwrap_or_else(|| Err(lost()))).collect()
     }
 
@@ -154,10 +155,12 @@ impl Authority {
 
     pub(crate) fn commit_one(&self, prepared: Prepared) -> Result<Issued, Error> {
         let Prepared { row, issued, origin } = prepared;
-        match self.store.put_certificates(std::slice::from_ref(&row)) {
+        let result = match self.store.put_certificates(std::slice::from_ref(&row)) {
             Ok(()) => Ok(issued),
             Err(e) => self.retry_collision(Prepared { row, issued, origin }, e.to_string()),
-        }
+        };
+        self.store.after_commit();
+        result
     }
 
     /// After a failed commit: a taken serial is replaced by a fresh one; anything else

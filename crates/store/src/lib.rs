@@ -30,6 +30,11 @@ pub trait Store: Send + Sync {
     /// (and records none of them) if a serial is already used by the same issuer.
     fn put_certificates(&self, certs: &[(NewCertificate, AuditEvent)]) -> Result<(), Error>;
 
+    /// Upkeep that waits until the caller has answered for what it committed, so that no
+    /// answer waits for it (SQLite: the writer's own checkpoint once the WAL is long, which
+    /// ends with a sync of the database file). Nothing by default.
+    fn after_commit(&self) {}
+
     /// All certificates with this serial (one per issuer at most).
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error>;
     fn list_certificates(&self, filter: &CertFilter) -> Result<Vec<CertRecord>, Error>;

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -42,10 +43,15 @@ const CHECKPOINT_IDLE: Duration = Duration::from_millis(500);
 /// Pause between its passes while commits keep adding to the WAL: each pass copies a
 /// few tens of milliseconds of commits, so it stays close behind the writer.
 const CHECKPOINT_BUSY: Duration = Duration::from_millis(20);
-/// WAL pages after which the writer checkpoints itself (4 KiB pages: about 40 MB). The
-/// background checkpointer has copied all but its last pass's worth by then, so this is
-/// short; it is what lets the WAL restart from its beginning under continuous load.
+/// WAL pages after which the writer checkpoints itself (4 KiB pages: about 40 MB): after
+/// any write, except that a batch of certificates leaves it to [`Store::after_commit`], so
+/// that it runs once the batch has been answered. The background checkpointer has copied
+/// all but its last pass's worth by then, so this is short; it is what lets the WAL
+/// restart from its beginning under continuous load.
 const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+/// SQLite's own checkpoint inside a commit, kept as a bound (about 400 MB) for a WAL that
+/// the checks above missed.
+const WRITER_AUTOCHECKPOINT_PAGES: i64 = 100_000;
 /// Page cache of the writer and of each reader (negative: KiB), beyond SQLite's 2 MB
 /// default: index pages stay in memory as the store grows to millions of rows.
 const WRITER_CACHE_KIB: i64 = 65_536;
@@ -65,6 +71,8 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
     _checkpointer: Option<Background>,
+    /// Pages in the WAL at the checkpointer's last pass.
+    wal_pages: Arc<AtomicI64>,
     names: Option<Names>,
     /// Write transactions so far, and whether the writer has its large cache.
     writes: std::sync::atomic::AtomicU64,
@@ -74,13 +82,16 @@ pub struct SqliteStore {
 /// Copies the WAL into the database from a thread of its own (PASSIVE: never blocking a
 /// writer), so that the checkpoints commits must still make (and their fsync of the
 /// database file, with `durability: full`) are rare and short.
-fn start_checkpointer(path: &Path) -> Result<Background, Error> {
+fn start_checkpointer(path: &Path, wal_pages: Arc<AtomicI64>) -> Result<Background, Error> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     Background::start("ironpki-checkpoint", CHECKPOINT_IDLE, move |_| {
         // (busy, pages in the WAL, pages copied): pages left mean commits came in
         // meanwhile, so the next pass comes soon.
         let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        if let Ok((log, _)) = pass {
+            wal_pages.store(log, Ordering::Relaxed);
+        }
         match pass {
             Ok((log, copied)) if copied < log => CHECKPOINT_BUSY,
             _ => CHECKPOINT_IDLE,
@@ -102,6 +113,7 @@ impl SqliteStore {
             readers: Vec::new(),
             next_reader: Default::default(),
             _checkpointer: None,
+            wal_pages: Default::default(),
             names: None,
             writes: Default::default(),
             large: Default::default(),
@@ -116,9 +128,9 @@ impl SqliteStore {
             names::attach(&reader, path)?;
             store.readers.push(Mutex::new(reader));
         }
-        store.lock().pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        store.lock().pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
         store.size_writer_cache(&store.lock())?;
-        store._checkpointer = Some(start_checkpointer(path)?);
+        store._checkpointer = Some(start_checkpointer(path, store.wal_pages.clone())?);
         Ok(store)
     }
 
@@ -157,23 +169,44 @@ impl SqliteStore {
                 return conn;
             }
         }
-        let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len().max(1);
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len().max(1);
         match self.readers.get(i) {
             Some(reader) => reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
             None => self.lock(),
         }
     }
 
+    /// One write transaction, then the writer's checkpoint if the WAL is long.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        self.write_then(true, f)
+    }
+
+    /// One write transaction; the writer's checkpoint after it when `checkpoint`, else
+    /// left to [`Store::after_commit`].
+    fn write_then<T>(&self, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
-        let writes = self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if writes % SIZE_CHECK_EVERY == SIZE_CHECK_EVERY - 1 && !self.large.load(std::sync::atomic::Ordering::Relaxed) {
+        let writes = self.writes.fetch_add(1, Ordering::Relaxed);
+        if writes % SIZE_CHECK_EVERY == SIZE_CHECK_EVERY - 1 && !self.large.load(Ordering::Relaxed) {
             self.size_writer_cache(&conn)?;
         }
+        if checkpoint {
+            self.checkpoint_if_long(&conn);
+        }
         Ok(out)
+    }
+
+    /// The writer's checkpoint, once the checkpointer last saw the WAL past
+    /// [`WRITER_CHECKPOINT_PAGES`]: it copies what that thread has not, then syncs the
+    /// database file (about 10 ms under load). A failure (an I/O error, which the next
+    /// commit meets too) leaves the WAL to the next time, or to the autocheckpoint bound.
+    fn checkpoint_if_long(&self, conn: &Connection) {
+        if self.wal_pages.load(Ordering::Relaxed) >= WRITER_CHECKPOINT_PAGES {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            self.wal_pages.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Gives the writer its large cache once the database has grown past
@@ -182,7 +215,7 @@ impl SqliteStore {
         let bytes: i64 = conn.query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |r| r.get(0))?;
         if bytes >= LARGE_DATABASE_BYTES {
             conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
-            self.large.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.large.store(true, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -457,7 +490,7 @@ impl Store for SqliteStore {
     }
 
     fn put_certificates(&self, certs: &[(NewCertificate, AuditEvent)]) -> Result<(), Error> {
-        let last_id = self.write(|tx| {
+        let last_id = self.write_then(false, |tx| {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO certificates (serial, issuer, subject, common_name, sans, key_type, profile, not_before, not_after, status, requester, issued_at, der)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', ?10, ?11, ?12)",
@@ -496,6 +529,12 @@ impl Store for SqliteStore {
             names.committed(last_id);
         }
         Ok(())
+    }
+
+    /// The writer's checkpoint that `put_certificates` left, so that the batch's answers
+    /// need not wait for its sync of the database file.
+    fn after_commit(&self) {
+        self.checkpoint_if_long(&self.lock());
     }
 
     fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
@@ -818,5 +857,36 @@ impl Store for SqliteStore {
             append(tx, event)?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names::tests::{open, put};
+    use super::*;
+
+    /// Past the threshold the writer checkpoints in `after_commit`, and the next commits
+    /// write the WAL from its beginning; below it, `after_commit` leaves the WAL growing.
+    /// (The background threads are stopped: only the writer checkpoints here.)
+    #[test]
+    fn the_writer_checkpoints_after_commit_once_the_wal_is_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ironpki.db");
+        let mut store = open(&db);
+        store._checkpointer = None;
+        store.names.as_mut().unwrap().stop();
+        let wal = || std::fs::metadata(dir.path().join("ironpki.db-wal")).unwrap().len();
+        put(&store, 0..300);
+        let first = wal();
+        store.after_commit();
+        put(&store, 300..600);
+        let grown = wal();
+        assert!(grown > first, "below the threshold the WAL grows: {first} then {grown} bytes");
+        store.wal_pages.store(WRITER_CHECKPOINT_PAGES, Ordering::Relaxed);
+        store.after_commit();
+        assert_eq!(store.wal_pages.load(Ordering::Relaxed), 0);
+        put(&store, 600..900);
+        assert_eq!(wal(), grown, "after the checkpoint the WAL restarted from its beginning");
+        assert_eq!(store.count_certificates().unwrap(), 900);
     }
 }

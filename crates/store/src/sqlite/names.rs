@@ -177,13 +177,13 @@ pub(super) fn fill(conn: &mut Connection, last: i64) -> Result<i64, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::sqlite) mod tests {
     use super::*;
     use crate::sqlite::{Durability, SqliteStore};
     use crate::{AuditEvent, CaRecord, CertFilter, NewCertificate, Store};
 
     /// A store at `db` with the CA its certificates name as issuer.
-    fn open(db: &Path) -> SqliteStore {
+    pub(in crate::sqlite) fn open(db: &Path) -> SqliteStore {
         let store = SqliteStore::open(db, Durability::Normal).unwrap();
         let ca = CaRecord {
             name: "issuing".into(),
@@ -224,7 +224,7 @@ mod tests {
         (c, AuditEvent::new(2, "test", "cert.issued", &format!("cert:{i}"), serde_json::json!({})))
     }
 
-    fn put(store: &SqliteStore, ids: std::ops::Range<i64>) {
+    pub(in crate::sqlite) fn put(store: &SqliteStore, ids: std::ops::Range<i64>) {
         let rows: Vec<_> = ids.map(row).collect();
         for batch in rows.chunks(100) {
             store.put_certificates(batch).unwrap();
