@@ -128,7 +128,9 @@ impl Authority {
 
     /// Records prepared certificates in one transaction and hands them out. When the
     /// batch fails (a serial collision, a store fault), each is committed on its own,
-    /// re-signed with a fresh serial if its serial was taken.
+    /// re-signed with a fresh serial if its serial was taken. The caller runs
+    /// `store().after_commit()` once it has answered for them (the server's committer
+    /// does; [`Authority::issue_batch`] does it itself).
     pub fn commit(&self, batch: Vec<Prepared>) -> Vec<Result<Issued, Error>> {
         if batch.is_empty() {
             return Vec::new();
