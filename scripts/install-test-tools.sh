@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and the machine lacks: openssl, curl, nginx and
-# promtool (Debian), pkilint and schemathesis (PyPI, into .tools/venv), and starts
-# PostgreSQL. Safe to run again.
+# promtool (Debian), pkilint, schemathesis and pyhanko-certvalidator (PyPI, into
+# .tools/venv), and starts PostgreSQL. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKILINT_VERSION=0.13.3
 SCHEMATHESIS_VERSION=4.32.5
+CERTVALIDATOR_VERSION=0.33.0
 
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -27,6 +28,10 @@ fi
 if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
   echo "installing schemathesis $SCHEMATHESIS_VERSION into .tools/venv" >&2
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("pyhanko-certvalidator"))' 2>/dev/null)" != "$CERTVALIDATOR_VERSION" ]; then
+  echo "installing pyhanko-certvalidator $CERTVALIDATOR_VERSION into .tools/venv" >&2
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "pyhanko-certvalidator==$CERTVALIDATOR_VERSION"
 fi
 
 # PostgreSQL on 127.0.0.1:5432, user postgres with trust auth, database `test`: the

@@ -14,6 +14,9 @@ use crate::Error;
 
 pub(crate) const CERT_FILE: &str = "cert.pem";
 pub(crate) const KEY_FILE: &str = "key.pem";
+/// The profile under which a subordinate CA's certificate is recorded as a certificate
+/// of its parent.
+pub const CA_PROFILE: &str = "ca";
 /// The `key_ref` prefix of a CA whose key is kept offline.
 pub(crate) const OFFLINE: &str = "offline:";
 
@@ -23,17 +26,24 @@ pub(crate) fn load_key(path: &Path, key_type: KeyType, passphrase: &Passphrase) 
     Ok(SoftwareKey::from_pkcs8(&der, key_type)?)
 }
 
-/// The URLs an intermediate stamps into what it issues: only those of the revocation
-/// services that are turned on.
+/// The URLs a CA stamps into what it issues: only those of the revocation services that
+/// are turned on. The root's subordinates point at the root's CRL (full only), the OCSP
+/// responder (which answers for the root's subordinates too) and the root certificate;
+/// an intermediate's leaves also name its delta CRL when delta CRLs are on.
 pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
     let revocation = &config.revocation;
-    match config.intermediate(name) {
-        Some(i) => CaUrls {
-            crl: revocation.crl.then(|| config.crl_urls(name).0),
-            ocsp: revocation.ocsp.then(|| i.ocsp_url(&config.base_url)),
-            ca_issuers: Some(i.ca_issuers_url(&config.base_url)),
-        },
-        None => CaUrls::default(),
+    let base = config.base_url.trim_end_matches('/');
+    let (crl, delta_crl) = config.crl_urls(name);
+    let (ocsp, ca_issuers, delta) = match config.intermediate(name) {
+        Some(i) => (i.ocsp_url(base), i.ca_issuers_url(base), revocation.delta_crl),
+        None if name == config.root_ca.name => (format!("{base}/ocsp"), format!("{base}/ca/{name}.crt"), false),
+        None => return CaUrls::default(),
+    };
+    CaUrls {
+        crl: revocation.crl.then_some(crl),
+        delta_crl: (revocation.crl && delta).then_some(delta_crl),
+        ocsp: revocation.ocsp.then_some(ocsp),
+        ca_issuers: Some(ca_issuers),
     }
 }
 

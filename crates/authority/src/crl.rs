@@ -17,14 +17,48 @@ fn at(unix: i64) -> Result<OffsetDateTime, Error> {
 }
 
 impl Authority {
+    /// Whether `ca` publishes delta CRLs: intermediates do, when delta CRLs are on; the
+    /// root publishes full CRLs only (its revocations are rare, and an offline root
+    /// signs its CRL at a ceremony).
+    pub fn publishes_delta(&self, ca: &str) -> bool {
+        let revocation = &self.config.revocation;
+        revocation.crl && revocation.delta_crl && ca != self.config.root_ca.name
+    }
+
+    /// nextUpdate - thisUpdate of the CRLs of `ca`.
+    fn crl_validity(&self, ca: &str, delta: bool) -> std::time::Duration {
+        let revocation = &self.config.revocation;
+        if delta {
+            revocation.delta_crl_validity.0
+        } else if ca == self.config.root_ca.name {
+            revocation.root_crl_validity.0
+        } else {
+            revocation.crl_validity.0
+        }
+    }
+
+    /// When the CRL after `crl` is published even without revocations: `crl_regenerate`
+    /// after its thisUpdate, or at half its validity when that is sooner. Caches may keep
+    /// `crl` until then and no longer, so none holds it past the next one's publication.
+    pub fn crl_refresh_at(&self, crl: &CrlRecord) -> i64 {
+        let regenerate = self.config.revocation.crl_regenerate.0.as_secs() as i64;
+        crl.this_update + regenerate.min((crl.next_update - crl.this_update) / 2)
+    }
+
     /// Generates, signs and records the next CRL of `ca`: a full CRL, or a delta CRL
     /// holding the revocations since the newest full CRL. Full and delta CRLs share one
     /// strictly increasing number sequence; the store refuses a number used twice.
     pub fn generate_crl(&self, ca: &str, delta: bool) -> Result<CrlRecord, Error> {
+        if delta && !self.publishes_delta(ca) {
+            return Err(Error::Refused(format!(
+                "CA {ca:?} publishes no delta CRLs (the root publishes full CRLs only; intermediates when revocation.delta_crl is on)"
+            )));
+        }
         let unlocked = self.issuer(ca)?;
         let store = self.store();
-        let validity = self.config.revocation.crl_validity.0;
-        let (_, delta_url) = self.config.crl_urls(ca);
+        let validity = self.crl_validity(ca, delta);
+        let keep_listed = self.crl_validity(ca, false);
+        let delta_url = self.publishes_delta(ca).then(|| self.config.crl_urls(ca).1);
         let (from_seq, base) = if delta {
             let base = store
                 .latest_crl(ca, false)?
@@ -45,11 +79,11 @@ impl Authority {
                     this_update: now,
                     next_update: now + validity,
                     delta_base: base.map(|b| b as u64),
-                    freshest_url: if delta { None } else { Some(&delta_url) },
+                    freshest_url: if delta { None } else { delta_url.as_deref() },
                 },
             );
-            // An expired certificate stays listed for one CRL lifetime after it expires.
-            let keep_after = (now - validity).unix_timestamp();
+            // An expired certificate stays listed for one full CRL lifetime after it expires.
+            let keep_after = (now - keep_listed).unix_timestamp();
             let mut bad = None;
             store.for_each_revoked(ca, (from_seq, upto), keep_after, &mut |e| {
                 match (e.serial.parse::<Serial>(), at(e.revoked_at), e.invalidity_date.map(at).transpose()) {

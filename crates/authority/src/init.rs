@@ -9,16 +9,16 @@ use std::sync::Arc;
 use aws_lc_rs::rand::SystemRandom;
 use ironpki_config::Config;
 use ironpki_signer::{encrypt_pkcs8, write_private_file, write_public_file, Passphrase, SoftwareKey};
-use ironpki_store::CaRecord;
+use ironpki_store::{AuditEvent, CaRecord, NewCertificate};
 use ironpki_x509::build::{self, CaSpec, IssuingCa};
 use ironpki_x509::{pem, Serial, Signer};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::cas::{CERT_FILE, KEY_FILE, OFFLINE};
+use crate::cas::{CA_PROFILE, CERT_FILE, KEY_FILE, OFFLINE};
 use crate::error::io;
 use crate::access::Caller;
-use crate::issue::KeyRequest;
+use crate::issue::{KeyRequest, CERT_FILES};
 use crate::{Authority, Clock, Error, Home};
 use ironpki_config::ADMIN_PROFILE;
 
@@ -45,7 +45,7 @@ pub struct InitReport {
 
 #[derive(Debug, serde::Serialize)]
 pub struct AdminCredential {
-    /// The certificate followed by its intermediates (PEM).
+    /// `fullchain.pem`: the certificate followed by its intermediates (PEM).
     pub certificate: String,
     pub key: String,
     pub serial: String,
@@ -188,7 +188,7 @@ fn create(
         None => absolute(&root_key_path).display().to_string(),
     };
     let root_record = record(&root_cfg.name, "root", None, &root_der, root_cfg.key_type, root_key_ref)?;
-    let root_signer = IssuingCa::new(&root_cfg.name, root_der, Arc::new(root_key.key), Default::default())?;
+    let root_signer = IssuingCa::new(&root_cfg.name, root_der, Arc::new(root_key.key), crate::cas::urls(config, &root_cfg.name))?;
 
     let mut intermediates = Vec::new();
     for inter in &config.intermediates {
@@ -234,6 +234,10 @@ fn create(
         );
         authority.store().put_ca(ca, &event)?;
     }
+    // Each intermediate is also a certificate its parent issued, so that the parent's
+    // OCSP responder answers for it and its CRL can list it once revoked.
+    let issued: Vec<_> = intermediates.iter().map(|ca| ca_certificate(&authority, ca)).collect::<Result<_, _>>()?;
+    authority.store().put_certificates(&issued)?;
     let admin = admin_credential(&authority, home, opts, created)?;
     Ok(InitReport {
         home: home.dir.display().to_string(),
@@ -261,16 +265,42 @@ fn admin_credential(authority: &Authority, home: &Home, opts: &InitOptions, crea
         caller: Caller::local(&opts.actor),
     })?;
     let dir = home.dir.join("admin");
-    let (cert, key_path) = (dir.join("admin.crt"), dir.join("admin.key"));
-    let mut chain = pem::cert(&issued.der);
-    chain.extend(issued.chain.iter().map(|c| pem::cert(c)));
+    let (fullchain, key_path) = (dir.join(CERT_FILES.fullchain), dir.join(CERT_FILES.key));
     created.file(&key_path, key.pkcs8_pem().as_bytes(), true)?;
-    created.file(&cert, chain.as_bytes(), false)?;
+    for (name, contents) in issued.public_files() {
+        created.file(&dir.join(name), contents.as_bytes(), false)?;
+    }
     Ok(Some(AdminCredential {
-        certificate: absolute(&cert).display().to_string(),
+        certificate: absolute(&fullchain).display().to_string(),
         key: absolute(&key_path).display().to_string(),
         serial: issued.serial.to_hex(),
     }))
+}
+
+/// The certificate record of a subordinate CA, under the profile `ca`, with its audit event.
+fn ca_certificate(authority: &Authority, ca: &CaRecord) -> Result<(NewCertificate, AuditEvent), Error> {
+    let parent = ca.parent.clone().ok_or_else(|| Error::Internal(format!("CA {:?} has no parent", ca.name)))?;
+    let record = NewCertificate {
+        issuer: parent.clone(),
+        serial: ca.serial.clone(),
+        subject: ca.subject.clone(),
+        common_name: authority.config.intermediate(&ca.name).and_then(|i| i.subject.common_name.clone()),
+        sans: Vec::new(),
+        key_type: ca.key_type.clone(),
+        profile: CA_PROFILE.into(),
+        not_before: ca.not_before,
+        not_after: ca.not_after,
+        requester: authority.actor.clone(),
+        issued_at: authority.now().unix_timestamp(),
+        der: ca.der.clone(),
+    };
+    let event = authority.event(
+        "cert.issued",
+        &format!("cert:{parent}/{}", ca.serial),
+        json!({ "serial": ca.serial, "issuer": parent, "profile": CA_PROFILE, "subject": ca.subject,
+                "not_after": ca.not_after, "ca": ca.name }),
+    );
+    Ok((record, event))
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -46,6 +46,40 @@ pub struct Issued {
     pub not_after: OffsetDateTime,
 }
 
+/// The files a certificate and its key are written to, named as certbot names them and
+/// as nginx, HAProxy and their documentation expect.
+pub const CERT_FILES: CertFiles = CertFiles { key: "key.pem", cert: "cert.pem", chain: "chain.pem", fullchain: "fullchain.pem" };
+
+pub struct CertFiles {
+    /// The private key, PKCS#8 (0600).
+    pub key: &'static str,
+    /// The certificate alone.
+    pub cert: &'static str,
+    /// The intermediates, from the issuer up, without the root.
+    pub chain: &'static str,
+    /// The certificate, then the intermediates.
+    pub fullchain: &'static str,
+}
+
+impl Issued {
+    pub fn cert_pem(&self) -> String {
+        ironpki_x509::pem::cert(&self.der)
+    }
+
+    pub fn chain_pem(&self) -> String {
+        self.chain.iter().map(|c| ironpki_x509::pem::cert(c)).collect()
+    }
+
+    pub fn fullchain_pem(&self) -> String {
+        self.cert_pem() + &self.chain_pem()
+    }
+
+    /// The public files to write beside the key: (file name, contents).
+    pub fn public_files(&self) -> [(&'static str, String); 3] {
+        [(CERT_FILES.cert, self.cert_pem()), (CERT_FILES.chain, self.chain_pem()), (CERT_FILES.fullchain, self.fullchain_pem())]
+    }
+}
+
 /// Attempts at a fresh serial when the store reports one as taken.
 const SERIAL_ATTEMPTS: usize = 3;
 

@@ -28,6 +28,6 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::Error;
 pub use home::Home;
 pub use init::{init, AdminCredential, InitOptions, InitReport};
-pub use issue::{Issued, IssueRequest, KeyRequest, Prepared, Subject as RequestSubject};
+pub use issue::{CertFiles, Issued, IssueRequest, KeyRequest, Prepared, Subject as RequestSubject, CERT_FILES};
 pub use listener::{LISTENER_PROFILE, LISTENER_VALIDITY};
 pub use ironpki_signer::Passphrase;

@@ -192,7 +192,8 @@ pub struct IssueArgs {
     /// Lifetime such as 24h or 90d (default: the profile's).
     #[arg(long)]
     pub lifetime: Option<String>,
-    /// Directory for key.pem, cert.pem and chain.pem.
+    /// Directory for key.pem, cert.pem, chain.pem (intermediates) and fullchain.pem
+    /// (certificate then intermediates).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -211,6 +212,9 @@ pub struct SignArgs {
     /// Also write the chain (intermediates, PEM) here.
     #[arg(long)]
     pub chain_out: Option<PathBuf>,
+    /// Also write the certificate followed by the intermediates (PEM) here.
+    #[arg(long)]
+    pub fullchain_out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

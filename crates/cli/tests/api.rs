@@ -74,7 +74,7 @@ fn operator_tokens_are_held_to_their_profiles_and_names() {
 fn admin_certificate_tokens_and_revocation_over_the_api() {
     let (Some(curl), Some(openssl)) = (tool("curl"), tool("openssl")) else { return };
     let pki = Pki::init();
-    let (cert, key) = (pki.home().join("admin/admin.crt"), pki.home().join("admin/admin.key"));
+    let (cert, key) = (pki.home().join("admin/fullchain.pem"), pki.home().join("admin/key.pem"));
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("admin key").permissions());
     assert_eq!(mode & 0o777, 0o600);
     let server = pki.serve();

@@ -35,13 +35,17 @@ fn revoke_list_and_audit() {
     let colons: Vec<String> = sb.as_bytes().chunks(2).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
     assert_eq!(pki.json(&["cert", "show", &colons.join(":")])["record"]["serial"], sb);
 
-    let actions: Vec<String> = pki
-        .ok(&["audit", "export"])
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(actions, ["config.changed", "ca.created", "ca.created", "cert.issued", "cert.issued", "cert.issued", "cert.revoked"]);
-    assert!(pki.ok(&["audit", "verify"]).contains("intact: 7 entries"));
+    let entries: Vec<serde_json::Value> = pki.ok(&["audit", "export"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    // The operating-system user who ran the command, and details as an object.
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    let revocation = entries.last().unwrap();
+    let actor = revocation["actor"].as_str().unwrap();
+    assert!(actor.starts_with("cli:") && actor.ends_with(&format!("(uid={uid})")) && !actor.contains("unknown"), "{actor}");
+    assert_eq!(revocation["details"]["serial"], sa, "details is an object: {revocation}");
+    // init: the configuration, two CAs, the intermediate's certificate and the admin's.
+    assert_eq!(actions, ["config.changed", "ca.created", "ca.created", "cert.issued", "cert.issued", "cert.issued", "cert.issued", "cert.revoked"]);
+    assert!(pki.ok(&["audit", "verify"]).contains("intact: 8 entries"));
 }
 
 #[test]
@@ -76,7 +80,7 @@ fn verify_reports_the_exact_reason() {
     pki.ok(&["cert", "issue", "--profile", "server", "--cn", "api.internal", "--san", "ip:10.0.0.7", "--out", "srv"]);
     let ok = pki.ok(&["cert", "verify", "srv/cert.pem", "--name", "api.internal", "--purpose", "server"]);
     assert!(ok.starts_with("OK: valid for server"), "{ok}");
-    assert!(pki.ok(&["cert", "verify", "srv/chain.pem", "--name", "10.0.0.7"]).starts_with("OK"));
+    assert!(pki.ok(&["cert", "verify", "srv/fullchain.pem", "--name", "10.0.0.7"]).starts_with("OK"));
 
     let e = pki.fails(&["cert", "verify", "srv/cert.pem", "--name", "other.internal"]);
     assert!(e.contains("not valid for name \"other.internal\""), "{e}");
@@ -91,12 +95,12 @@ fn verify_reports_the_exact_reason() {
     let other = Pki::new();
     other.ok(&["init", "--name", "Other Org"]);
     let roots = other.roots();
-    let e = pki.fails(&["cert", "verify", "srv/chain.pem", "--roots", roots.to_str().unwrap()]);
+    let e = pki.fails(&["cert", "verify", "srv/fullchain.pem", "--roots", roots.to_str().unwrap()]);
     assert!(e.contains("no path to a trusted root"), "{e}");
     // A look-alike root (same name, other key) is caught by the signature.
     let twin = Pki::init();
     let roots = twin.roots();
-    let e = pki.fails(&["cert", "verify", "srv/chain.pem", "--roots", roots.to_str().unwrap()]);
+    let e = pki.fails(&["cert", "verify", "srv/fullchain.pem", "--roots", roots.to_str().unwrap()]);
     assert!(e.contains("signature in the chain does not verify"), "{e}");
     // With its own roots and chain, it works without a home.
     let own = pki.roots();

@@ -42,7 +42,7 @@ http {{
     scgi_temp_path {d}/tmp/scgi;
     server {{
         listen 127.0.0.1:{port} ssl;
-        ssl_certificate {d}/server/chain.pem;
+        ssl_certificate {d}/server/fullchain.pem;
         ssl_certificate_key {d}/server/key.pem;
         ssl_client_certificate {d}/ca-bundle.pem;
         ssl_verify_client on;
@@ -67,7 +67,7 @@ http {{
 fn mtls_get(curl: &Path, dir: &Path, port: u16) -> Output {
     Command::new(curl)
         .current_dir(dir)
-        .args(["-s", "--max-time", "5", "--cacert", "roots.pem", "--cert", "device/chain.pem", "--key", "device/key.pem"])
+        .args(["-s", "--max-time", "5", "--cacert", "roots.pem", "--cert", "device/fullchain.pem", "--key", "device/key.pem"])
         .arg(format!("https://127.0.0.1:{port}/"))
         .output()
         .unwrap()

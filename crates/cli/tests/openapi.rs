@@ -13,7 +13,7 @@ fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
     let (Some(curl), Some(schemathesis)) = (tool("curl"), tool("schemathesis")) else { return };
     let pki = Pki::init();
     let server = pki.serve();
-    let (cert, key) = (pki.home().join("admin/admin.crt"), pki.home().join("admin/admin.key"));
+    let (cert, key) = (pki.home().join("admin/fullchain.pem"), pki.home().join("admin/key.pem"));
     let (status, _, served) = api(&pki, &curl, "GET", &server.api_url("/openapi.json"), Auth::None, None);
     let file: serde_json::Value = serde_json::from_str(include_str!("../../server/openapi.json")).expect("document");
     assert_eq!((status, &served), (200, &file), "the served document is the one in the repository");

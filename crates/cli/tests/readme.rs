@@ -37,6 +37,6 @@ fn readme_quick_start_runs_as_written() {
     assert!(out.status.success(), "quick start failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("api/cert.pem: OK"), "{stdout}");
     assert!(stdout.contains("OK: valid for client"), "{stdout}");
-    assert!(stdout.contains("audit log intact: 6 entries"), "{stdout}");
+    assert!(stdout.contains("audit log intact: 7 entries"), "{stdout}");
     assert!(dir.path().join("pki/ironpki.yaml").exists());
 }

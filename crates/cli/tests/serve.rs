@@ -70,27 +70,15 @@ fn revocation_from_another_process_reaches_the_crl_within_a_second() {
     assert!(took.is_some(), "the full CRL did not list the revocation within 1 s");
 }
 
-/// A PKI whose base URL is the server's address, so the URLs in its certificates work.
 fn pki_on_port(extra: &[(&str, &str)]) -> (Pki, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let pki = Pki::new();
-    let mut config = ironpki_config::template("Net Org")
-        .replace("base_url: http://127.0.0.1:8080", &format!("base_url: http://127.0.0.1:{port}"))
-        .replace("http_listen: 127.0.0.1:8080", &format!("http_listen: 127.0.0.1:{port}"));
-    for (from, to) in extra {
-        assert!(config.contains(from), "{from}");
-        config = config.replace(from, to);
-    }
-    std::fs::write(pki.path("c.yaml"), config).unwrap();
-    pki.ok(&["init", "--config", "c.yaml"]);
-    (pki, format!("127.0.0.1:{port}"))
+    Pki::on_port(extra)
 }
 
 /// `cert verify --check-revocation` as a relying party outside the PKI runs it: the
 /// PKI's roots, no home.
 fn verify_as_outsider(pki: &Pki) -> std::process::Output {
     let roots = pki.roots();
-    pki.cmd(&["cert", "verify", "v/chain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
+    pki.cmd(&["cert", "verify", "v/fullchain.pem", "--roots", roots.to_str().unwrap(), "--check-revocation"])
         .env("IRONPKI_HOME", "/nonexistent")
         .output()
         .unwrap()

@@ -301,6 +301,16 @@ pub struct RevocationConfig {
     pub crl_regenerate: Dur,
     #[serde(default = "yes")]
     pub crl: bool,
+    /// Whether intermediates publish delta CRLs, named in what they issue (Freshest CRL).
+    #[serde(default = "yes")]
+    pub delta_crl: bool,
+    /// How long a delta CRL is valid; a new one is published at half of it.
+    #[serde(default = "default_delta_crl_validity")]
+    pub delta_crl_validity: Dur,
+    /// How long the root's CRL is valid: the root publishes full CRLs only, and an
+    /// offline root signs one at each key ceremony.
+    #[serde(default = "default_root_crl_validity")]
+    pub root_crl_validity: Dur,
     #[serde(default = "yes")]
     pub ocsp: bool,
     /// How long an OCSP response is valid (nextUpdate - thisUpdate); re-signed at half.
@@ -321,6 +331,12 @@ fn default_responder_validity() -> Dur {
 fn default_crl_validity() -> Dur {
     Dur::days(7)
 }
+fn default_delta_crl_validity() -> Dur {
+    Dur::hours(1)
+}
+fn default_root_crl_validity() -> Dur {
+    Dur::days(180)
+}
 fn default_crl_regenerate() -> Dur {
     Dur::hours(24)
 }
@@ -334,6 +350,9 @@ impl Default for RevocationConfig {
             crl_validity: default_crl_validity(),
             crl_regenerate: default_crl_regenerate(),
             crl: true,
+            delta_crl: true,
+            delta_crl_validity: default_delta_crl_validity(),
+            root_crl_validity: default_root_crl_validity(),
             ocsp: true,
             ocsp_validity: default_ocsp_validity(),
             ocsp_responder_validity: default_responder_validity(),

@@ -101,6 +101,9 @@ revocation:
   crl: true
   crl_validity: 7d          # nextUpdate - thisUpdate
   crl_regenerate: 24h       # a fresh CRL at least this often (less than crl_validity)
+  delta_crl: true           # delta CRLs, named in issued certificates (Freshest CRL)
+  delta_crl_validity: 1h    # a delta CRL's nextUpdate - thisUpdate; a new one at half
+  root_crl_validity: 180d   # the root's CRL (full only; an offline root signs it at a ceremony)
   ocsp: true
   ocsp_validity: 4h         # OCSP responses: nextUpdate - thisUpdate; re-signed at half
   ocsp_responder_validity: 7d   # delegated responder certificates, renewed at two thirds

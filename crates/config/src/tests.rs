@@ -53,6 +53,10 @@ fn errors_name_file_key_and_reason() {
     assert!(e.contains("profiles.server.validity.default"), "{e}");
     let e = with(&t, "crl_regenerate: 24h", "crl_regenerate: 8d").unwrap_err().to_string();
     assert!(e.contains("revocation.crl_regenerate"), "{e}");
+    let e = with(&t, "delta_crl_validity: 1h", "delta_crl_validity: 7d").unwrap_err().to_string();
+    assert!(e.contains("revocation.delta_crl_validity") && e.contains("less than crl_validity"), "{e}");
+    let e = with(&t, "root_crl_validity: 180d", "root_crl_validity: 10m").unwrap_err().to_string();
+    assert!(e.contains("revocation.root_crl_validity"), "{e}");
     let e = parse(p(), b"pki:\n  root_ca: {key_type: rsa, key_size: 1024}\n  intermediate_ca: {}\n").unwrap_err().to_string();
     assert!(e.contains("pki.root_ca.key_size"), "{e}");
     let e = parse(p(), b": : :").unwrap_err().to_string();

@@ -133,6 +133,15 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
             format!("{} must be at least 1m and less than crl_validity ({})", r.crl_regenerate, r.crl_validity),
         );
     }
+    if r.delta_crl_validity.0.as_secs() < 120 || r.delta_crl_validity >= r.crl_validity {
+        return err(
+            "revocation.delta_crl_validity",
+            format!("{} must be at least 2m and less than crl_validity ({})", r.delta_crl_validity, r.crl_validity),
+        );
+    }
+    if r.root_crl_validity.0.as_secs() < 3600 {
+        return err("revocation.root_crl_validity", format!("{} is shorter than an hour", r.root_crl_validity));
+    }
 
     if r.ocsp_validity.0.as_secs() < 60 || r.ocsp_validity.0.as_secs() > 7 * 86_400 {
         return err("revocation.ocsp_validity", format!("{} is not between 1m and 7d", r.ocsp_validity));

@@ -33,7 +33,8 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -
     };
     let now = state.authority.now().unix_timestamp();
     let mut response = ([(header::CONTENT_TYPE, "application/pkix-crl")], crl.der.clone()).into_response();
-    cache_headers(response.headers_mut(), &crl.der, crl.this_update, crl.next_update, now);
+    let fresh_until = state.authority.crl_refresh_at(&crl);
+    cache_headers(response.headers_mut(), &crl.der, crl.this_update, fresh_until, now);
     if now >= crl.next_update {
         tracing::error!(ca, number = crl.number, next_update = crl.next_update, "serving an expired CRL; regenerating");
         response.headers_mut().insert(header::WARNING, HeaderValue::from_static("110 - \"CRL is past its nextUpdate\""));
@@ -54,7 +55,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
                                            "next_update": c.next_update, "expired": now >= c.next_update }),
             None => serde_json::Value::Null,
         };
-        expired |= [&published.full, &published.delta].iter().any(|c| c.as_ref().is_none_or(|c| now >= c.next_update));
+        let delta = state.authority.publishes_delta(ca);
+        expired |= published.full.as_ref().is_none_or(|c| now >= c.next_update)
+            || (delta && published.delta.as_ref().is_none_or(|c| now >= c.next_update));
         crls.insert(ca.clone(), serde_json::json!({ "full": describe(&published.full), "delta": describe(&published.delta) }));
     }
     let status = if expired { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
@@ -132,12 +135,11 @@ pub fn publish_due(state: &AppState, last_seq: Option<i64>) -> Result<i64, ironp
     let seq = store.revocation_seq()?;
     let changed = last_seq != Some(seq);
     let now = authority.now().unix_timestamp();
-    let regenerate = authority.config.revocation.crl_regenerate.0.as_secs() as i64;
     for ca in &state.signing_cas {
         let published = state.published(ca).unwrap_or_default();
         let due = |crl: &Option<Arc<CrlRecord>>| match crl {
             None => true,
-            Some(c) => now >= c.this_update + regenerate || now >= c.next_update,
+            Some(c) => now >= authority.crl_refresh_at(c),
         };
         let pending_after = |crl: &Option<Arc<CrlRecord>>| -> Result<bool, ironpki_authority::Error> {
             Ok(match crl {
@@ -146,13 +148,17 @@ pub fn publish_due(state: &AppState, last_seq: Option<i64>) -> Result<i64, ironp
             })
         };
         let full_pending = pending_after(&published.full)?;
-        let small = published.full.as_ref().is_none_or(|f| f.entries < FULL_ON_CHANGE_LIMIT);
+        // Without delta CRLs, every revocation needs a new full CRL.
+        let small = !authority.publishes_delta(ca) || published.full.as_ref().is_none_or(|f| f.entries < FULL_ON_CHANGE_LIMIT);
         let mut new_full = false;
         if due(&published.full) || (full_pending && small) {
             let crl = authority.generate_crl(ca, false)?;
             tracing::info!(ca, number = crl.number, entries = crl.entries, "published full CRL");
             state.set_published(ca, crl);
             new_full = true;
+        }
+        if !authority.publishes_delta(ca) {
+            continue;
         }
         let delta_pending = pending_after(&published.delta)? || (published.delta.is_none() && full_pending);
         if new_full || due(&published.delta) || delta_pending {

@@ -28,15 +28,16 @@ pub fn http_date(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(HTTP_DATE).ok()).unwrap_or_default()
 }
 
-/// Caching headers for a document valid from `this_update` to `next_update` (RFC 5019
-/// section 6 for OCSP; the same suits CRLs): Last-Modified, Expires, an ETag of the body,
-/// and a max-age that never reaches past nextUpdate.
-pub fn cache_headers(headers: &mut HeaderMap, body: &[u8], this_update: i64, next_update: i64, now: i64) {
-    let max_age = (next_update - now).max(0);
+/// Caching headers for a document issued at `this_update` that caches may keep until
+/// `fresh_until` (RFC 5019 section 6 for OCSP: its nextUpdate; for a CRL, when the next
+/// one is published): Last-Modified, Expires, an ETag of the body, and a max-age that
+/// never reaches past `fresh_until`.
+pub fn cache_headers(headers: &mut HeaderMap, body: &[u8], this_update: i64, fresh_until: i64, now: i64) {
+    let max_age = (fresh_until - now).max(0);
     let etag = hex::encode(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body).as_ref()[..16]);
     let pairs = [
         (header::LAST_MODIFIED, http_date(this_update)),
-        (header::EXPIRES, http_date(next_update)),
+        (header::EXPIRES, http_date(fresh_until)),
         (header::ETAG, format!("\"{etag}\"")),
         (header::CACHE_CONTROL, format!("max-age={max_age}, public, no-transform, must-revalidate")),
     ];

@@ -28,7 +28,7 @@ use axum::Router;
 use ironpki_authority::Authority;
 use tokio::net::TcpListener;
 
-pub use state::AppState;
+pub use state::{replica_id, AppState};
 
 /// How often the store's revocation sequence is polled.
 pub const POLL: Duration = Duration::from_millis(100);

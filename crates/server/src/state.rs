@@ -73,7 +73,7 @@ impl AppState {
             issuance,
             limiter,
             counts: CountsCache::default(),
-            replica: replica_name(),
+            replica: replica_id().to_string(),
         })
     }
 
@@ -92,9 +92,14 @@ impl AppState {
     }
 }
 
-fn replica_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let mut tag = [0u8; 4];
-    let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut tag);
-    format!("{host}:{}:{}", std::process::id(), hex::encode(tag))
+/// This process among the replicas: host, pid and a random tag, drawn once. It names the
+/// lease holder, and `serve:REPLICA` is the audit actor of what the server does itself.
+pub fn replica_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let mut tag = [0u8; 4];
+        let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut tag);
+        format!("{host}:{}:{}", std::process::id(), hex::encode(tag))
+    })
 }

@@ -57,6 +57,12 @@ pub fn entry_hash(seq: u64, event: &AuditEvent, prev_hash: &str) -> String {
 }
 
 impl AuditEntry {
+    /// The details as the JSON object they were recorded from (their compact text is
+    /// what the hash covers), for exports and the API.
+    pub fn details_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.details).unwrap_or_else(|_| serde_json::Value::String(self.details.clone()))
+    }
+
     pub fn event(&self) -> AuditEvent {
         AuditEvent {
             at: self.at,

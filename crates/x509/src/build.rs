@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::profile::Grant;
 use crate::san::{IpNet, San};
 use crate::signer::{RcgenKey, SubjectKey};
-use crate::{aia, lint, name::Subject, Error, KeyType, Serial, Signer};
+use crate::{ext, lint, name::Subject, Error, KeyType, Serial, Signer};
 
 /// Name constraints for an intermediate (RFC 5280 4.2.1.10).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,8 @@ impl NameConstraints {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CaUrls {
     pub crl: Option<String>,
+    /// The delta CRL, named by the Freshest CRL extension (RFC 5280 4.2.1.15).
+    pub delta_crl: Option<String>,
     pub ocsp: Option<String>,
     pub ca_issuers: Option<String>,
 }
@@ -167,7 +169,8 @@ pub struct IssuingCa {
     pub(crate) signer: Arc<dyn Signer>,
     issuer: rcgen::Issuer<'static, RcgenKey>,
     crl_dp: Vec<rcgen::CrlDistributionPoint>,
-    aia: Option<rcgen::CustomExtension>,
+    /// AIA and Freshest CRL, as the URLs ask.
+    pointers: Vec<rcgen::CustomExtension>,
 }
 
 /// What a signed leaf is.
@@ -201,7 +204,10 @@ impl IssuingCa {
         let issuer = rcgen::Issuer::from_ca_cert_der(&cert_der.clone().into(), RcgenKey(key))
             .map_err(|e| Error::malformed("CA certificate", e))?;
         let crl_dp = urls.crl.iter().map(|u| rcgen::CrlDistributionPoint { uris: vec![u.clone()] }).collect();
-        let aia = aia::extension(urls.ocsp.as_deref(), urls.ca_issuers.as_deref());
+        let pointers = ext::aia(urls.ocsp.as_deref(), urls.ca_issuers.as_deref())
+            .into_iter()
+            .chain(urls.delta_crl.as_deref().map(ext::freshest_crl))
+            .collect();
         Ok(IssuingCa {
             name: name.to_string(),
             cert_der,
@@ -214,7 +220,7 @@ impl IssuingCa {
             signer,
             issuer,
             crl_dp,
-            aia,
+            pointers,
         })
     }
 
@@ -223,7 +229,7 @@ impl IssuingCa {
         let mut params = spec.params(subject_key.0)?;
         params.use_authority_key_identifier_extension = true;
         params.crl_distribution_points = self.crl_dp.clone();
-        params.custom_extensions.extend(self.aia.clone());
+        params.custom_extensions.extend(self.pointers.iter().cloned());
         if params.not_after > self.not_after {
             return Err(Error::policy(format!(
                 "CA certificate would outlive its issuer {:?} (which expires {})",
@@ -296,7 +302,7 @@ impl IssuingCa {
         params.extended_key_usages = grant.extended_key_usage.iter().map(|u| u.to_rcgen()).collect();
         params.use_authority_key_identifier_extension = true;
         params.crl_distribution_points = self.crl_dp.clone();
-        params.custom_extensions.extend(self.aia.clone());
+        params.custom_extensions.extend(self.pointers.iter().cloned());
 
         lint::leaf(&lint::Leaf {
             serial,

@@ -105,9 +105,7 @@ impl<'a> CrlWriter<'a> {
             der::extension(&mut exts, OID_DELTA_CRL_INDICATOR, true, &value);
         }
         if let Some(url) = &self.freshest_url {
-            // CRLDistributionPoints { DistributionPoint { [0] fullName [0] { [6] uri } } }
-            let point = der::wrap(SEQUENCE, &der::wrap(0xa0, &der::wrap(0xa0, &der::wrap(0x86, url.as_bytes()))));
-            der::extension(&mut exts, OID_FRESHEST_CRL, false, &der::wrap(SEQUENCE, &point));
+            der::extension(&mut exts, OID_FRESHEST_CRL, false, &crate::ext::distribution_points(url));
         }
         self.buf.extend_from_slice(&der::wrap(0xa0, &der::wrap(SEQUENCE, &exts)));
 

@@ -6,12 +6,12 @@
 //! (`now`, `&dyn SecureRandom`, `&dyn Signer`). It never holds a CA private key.
 #![forbid(unsafe_code)]
 
-mod aia;
 pub mod build;
 pub mod crl;
 pub mod csr;
 pub mod der;
 mod error;
+mod ext;
 pub mod inspect;
 pub mod keytype;
 pub mod lint;

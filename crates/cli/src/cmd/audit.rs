@@ -39,7 +39,10 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<ExitCode, Failure> {
             let mut write_error = None;
             store.for_each_audit(since, &mut |entry| {
                 if write_error.is_none() {
-                    let line = serde_json::to_string(&entry).unwrap_or_default();
+                    let line = serde_json::json!({
+                        "seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
+                        "target": entry.target, "details": entry.details_json(), "prev_hash": entry.prev_hash, "hash": entry.hash,
+                    });
                     if let Err(e) = writeln!(out, "{line}") {
                         write_error = Some(e);
                     }

@@ -1,7 +1,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ironpki_authority::{Caller, IssueRequest, Issued, KeyRequest, RequestSubject};
+use ironpki_authority::{Caller, IssueRequest, Issued, KeyRequest, RequestSubject, CERT_FILES};
 use ironpki_signer::{write_private_file, write_public_file};
 use ironpki_store::{CertFilter, CertRecord, StatusFilter};
 use ironpki_x509::pem;
@@ -29,15 +29,12 @@ fn lifetime(value: Option<&str>) -> Result<Option<std::time::Duration>, Failure>
     value.map(|v| duration("--lifetime", v)).transpose()
 }
 
-fn chain_pem(issued: &Issued) -> String {
-    issued.chain.iter().map(|c| pem::cert(c)).collect()
-}
-
 fn issue(ctx: &Ctx, args: IssueArgs) -> Result<ExitCode, Failure> {
     let key_type: KeyType = args.key_type.parse()?;
     let sans = args.sans.iter().map(|s| s.parse::<San>()).collect::<Result<Vec<_>, _>>()?;
     let lifetime = lifetime(args.lifetime.as_deref())?;
-    for file in ["key.pem", "cert.pem", "chain.pem"] {
+    let files = CERT_FILES;
+    for file in [files.key, files.cert, files.chain, files.fullchain] {
         if args.out.join(file).exists() {
             return Err(fail(format!("{} already exists; choose another --out", args.out.join(file).display())));
         }
@@ -55,10 +52,10 @@ fn issue(ctx: &Ctx, args: IssueArgs) -> Result<ExitCode, Failure> {
     })?;
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
-    write_private_file(&out.join("key.pem"), key.pkcs8_pem().as_bytes())?;
-    let cert = pem::cert(&issued.der);
-    write_public_file(&out.join("cert.pem"), cert.as_bytes())?;
-    write_public_file(&out.join("chain.pem"), format!("{cert}{}", chain_pem(&issued)).as_bytes())?;
+    write_private_file(&out.join(files.key), key.pkcs8_pem().as_bytes())?;
+    for (name, contents) in issued.public_files() {
+        write_public_file(&out.join(name), contents.as_bytes())?;
+    }
     print_issued(ctx, &issued, Some(out), false)
 }
 
@@ -70,12 +67,14 @@ fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>, cert_on_stdout: 
             "profile": issued.profile,
             "not_before": output::rfc3339(issued.not_before),
             "not_after": output::rfc3339(issued.not_after),
-            "certificate": pem::cert(&issued.der),
-            "chain": chain_pem(issued),
+            "certificate": issued.cert_pem(),
+            "chain": issued.chain_pem(),
+            "fullchain": issued.fullchain_pem(),
         });
         if let Some(dir) = out {
+            let f = CERT_FILES;
             value["files"] = serde_json::json!({
-                "key": dir.join("key.pem"), "cert": dir.join("cert.pem"), "chain": dir.join("chain.pem")
+                "key": dir.join(f.key), "cert": dir.join(f.cert), "chain": dir.join(f.chain), "fullchain": dir.join(f.fullchain)
             });
         }
         return output::json(&value).map(|_| ExitCode::SUCCESS);
@@ -93,7 +92,7 @@ fn print_issued(ctx: &Ctx, issued: &Issued, out: Option<&Path>, cert_on_stdout: 
         }
     }
     if let Some(dir) = out {
-        println!("wrote      {}/key.pem (0600), cert.pem, chain.pem", dir.display());
+        println!("wrote      {}/key.pem (0600), cert.pem, chain.pem, fullchain.pem", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -110,9 +109,12 @@ fn sign(ctx: &Ctx, args: SignArgs) -> Result<ExitCode, Failure> {
         lifetime,
         caller: Caller::local(&actor()),
     })?;
-    let cert = pem::cert(&issued.der);
+    let cert = issued.cert_pem();
     if let Some(path) = &args.chain_out {
-        write_public_file(path, chain_pem(&issued).as_bytes())?;
+        write_public_file(path, issued.chain_pem().as_bytes())?;
+    }
+    if let Some(path) = &args.fullchain_out {
+        write_public_file(path, issued.fullchain_pem().as_bytes())?;
     }
     match &args.out {
         Some(path) => {

@@ -29,7 +29,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn open(&self) -> Result<Authority, Failure> {
-        Ok(Authority::open(self.home.clone(), Arc::new(SystemClock), &actor())?)
+        self.open_as(&actor())
+    }
+
+    /// Opens the PKI with `actor` recorded as who acts.
+    pub fn open_as(&self, actor: &str) -> Result<Authority, Failure> {
+        Ok(Authority::open(self.home.clone(), Arc::new(SystemClock), actor)?)
     }
 
     pub fn passphrase(&self, confirm: bool) -> Result<ironpki_authority::Passphrase, Failure> {
@@ -37,9 +42,13 @@ impl Ctx {
     }
 }
 
-/// Who is acting, for the audit log: `cli:USER`.
+/// Who is acting, for the audit log: the operating-system user of this process,
+/// `cli:NAME(uid=N)` (the effective user, as the kernel knows it; `$USER` can say anything).
 pub fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid().to_string()).unwrap_or_else(|_| "?".into());
+    let name = whoami::username().unwrap_or_else(|_| "unknown".into());
+    format!("cli:{name}(uid={uid})")
 }
 
 fn home_dir(cli_home: Option<PathBuf>) -> Result<Home, Failure> {

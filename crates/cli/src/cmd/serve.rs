@@ -13,7 +13,7 @@ const BLOCKING_THREADS: usize = 8;
 
 pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging();
-    let authority = ctx.open()?;
+    let authority = ctx.open_as(&format!("serve:{}", ironpki_server::replica_id()))?;
     let listen = args.http_listen.unwrap_or_else(|| authority.config.serve.http_listen.clone());
     let addr: SocketAddr = listen.parse().map_err(|_| fail(format!("--http-listen {listen:?} is not an address such as 127.0.0.1:8080")))?;
     let tls_listen = args.https_listen.unwrap_or_else(|| authority.config.serve.https_listen.clone());

@@ -80,9 +80,11 @@ impl Pki {
         path
     }
 
-    /// Certificates in the store, apart from the admin client certificate `init` issues.
+    /// Certificates in the store, apart from those `init` records: the admin client
+    /// certificate and the intermediates' certificates (profile `ca`).
     pub fn count_certs(&self) -> usize {
-        self.json(&["cert", "list"]).as_array().expect("array").iter().filter(|c| c["profile"] != "admin").count()
+        let list = self.json(&["cert", "list"]);
+        list.as_array().expect("array").iter().filter(|c| c["profile"] != "admin" && c["profile"] != "ca").count()
     }
 
     pub fn audit_len(&self) -> usize {
@@ -104,6 +106,26 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         eprintln!("SKIP: {name} not found; run scripts/test.sh to install it");
     }
     found
+}
+
+/// The test tools' Python (scripts/test.sh's venv) when it has `module`: found, or a skip
+/// (a failure under CI=true).
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let python = which("python").filter(|p| {
+        Command::new(p).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success())
+    });
+    if python.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("Python module {module} is required under CI but was not found (scripts/test.sh installs it)");
+        }
+        eprintln!("SKIP: Python module {module} not found; run scripts/test.sh to install it");
+    }
+    python
+}
+
+/// A script of the tests' own (`tests/tools/NAME`).
+pub fn test_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools").join(name)
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -129,6 +151,25 @@ pub fn assert_ok(out: &Output, what: &str) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Pki {
+    /// A PKI whose base URL is a free loopback port, so the URLs in its certificates
+    /// work once `serve_at` listens there. `extra` replaces text in the init template.
+    pub fn on_port(extra: &[(&str, &str)]) -> (Pki, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address").port();
+        let pki = Pki::new();
+        let mut config = ironpki_config::template("Net Org")
+            .replace("base_url: http://127.0.0.1:8080", &format!("base_url: http://127.0.0.1:{port}"))
+            .replace("http_listen: 127.0.0.1:8080", &format!("http_listen: 127.0.0.1:{port}"));
+        for (from, to) in extra {
+            assert!(config.contains(from), "{from}");
+            config = config.replace(from, to);
+        }
+        std::fs::write(pki.path("c.yaml"), config).expect("write config");
+        pki.ok(&["init", "--config", "c.yaml"]);
+        (pki, format!("127.0.0.1:{port}"))
+    }
 }
 
 /// A running `ironpki serve`, stopped when dropped.

@@ -80,7 +80,7 @@ pub async fn audit(State(state): State<Arc<AppState>>, identity: Identity, Query
         .map(|e| {
             serde_json::json!({
                 "seq": e.seq, "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "target": e.target,
-                "details": serde_json::from_str::<serde_json::Value>(&e.details).unwrap_or(serde_json::Value::Null),
+                "details": e.details_json(),
                 "prev_hash": e.prev_hash, "hash": e.hash,
             })
         })

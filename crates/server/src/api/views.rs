@@ -21,6 +21,7 @@ pub struct IssuedView {
     pub not_after: String,
     pub certificate: String,
     pub chain: String,
+    pub fullchain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_key: Option<String>,
 }
@@ -33,8 +34,9 @@ impl IssuedView {
             profile: issued.profile.clone(),
             not_before: rfc3339(issued.not_before.unix_timestamp()),
             not_after: rfc3339(issued.not_after.unix_timestamp()),
-            certificate: pem::cert(&issued.der),
-            chain: issued.chain.iter().map(|c| pem::cert(c)).collect(),
+            certificate: issued.cert_pem(),
+            chain: issued.chain_pem(),
+            fullchain: issued.fullchain_pem(),
             private_key: None,
         }
     }
