@@ -68,6 +68,8 @@ pub enum Action<'a> {
     Revoke { cert: &'a CertRecord },
     /// Create, list or revoke API tokens.
     ManageTokens,
+    /// Revoke a CA.
+    ManageCas,
 }
 
 impl Action<'_> {
@@ -78,6 +80,7 @@ impl Action<'_> {
             Action::Issue { .. } => "issue",
             Action::Revoke { .. } => "revoke",
             Action::ManageTokens => "manage-tokens",
+            Action::ManageCas => "manage-cas",
         }
     }
 }
@@ -111,7 +114,7 @@ impl Authority {
         };
         match action {
             Action::Read | Action::ReadAudit => need(Role::Auditor),
-            Action::ManageTokens => need(Role::Admin),
+            Action::ManageTokens | Action::ManageCas => need(Role::Admin),
             Action::Issue { profile, common_name, sans } => {
                 need(Role::Operator)?;
                 if caller.role == Role::Admin {

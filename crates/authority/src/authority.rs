@@ -179,10 +179,13 @@ impl Authority {
     }
 
     pub(crate) fn issuer(&self, name: &str) -> Result<Arc<Unlocked>, Error> {
-        self.read_issuers()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("CA {name:?} is locked: unlock it with the passphrase first")))
+        if let Some(unlocked) = self.read_issuers().get(name) {
+            return Ok(unlocked.clone());
+        }
+        match self.ca(name) {
+            Ok(ca) if ca.status != "active" => Err(Error::Refused(format!("CA {name:?} is {}: it signs nothing", ca.status))),
+            _ => Err(Error::Internal(format!("CA {name:?} is locked: unlock it with the passphrase first"))),
+        }
     }
 }
 

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use ironpki_config::Config;
 use ironpki_signer::{decrypt_pkcs8, Passphrase, SoftwareKey};
-use ironpki_store::CaRecord;
+use ironpki_store::{AuditEvent, CaRecord, NewCertificate};
+use serde_json::json;
 use ironpki_x509::build::{CaUrls, IssuingCa};
 use ironpki_x509::KeyType;
 
 use crate::error::io;
-use crate::Error;
+use crate::{Authority, Error};
 
 pub(crate) const CERT_FILE: &str = "cert.pem";
 pub(crate) const KEY_FILE: &str = "key.pem";
@@ -48,6 +49,9 @@ pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
 }
 
 pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Passphrase) -> Result<IssuingCa, Error> {
+    if record.status != "active" {
+        return Err(Error::Refused(format!("CA {:?} is {}: it signs nothing", record.name, record.status)));
+    }
     if let Some(dir) = record.key_ref.strip_prefix(OFFLINE) {
         return Err(Error::Refused(format!(
             "the key of CA {:?} is offline (in {dir}); it cannot sign here",
@@ -59,4 +63,30 @@ pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Pass
     let mut issuing = IssuingCa::new(&record.name, record.der.clone(), Arc::new(key), urls(config, &record.name))?;
     issuing.name_constraints = config.intermediate(&record.name).and_then(|i| i.name_constraints.clone());
     Ok(issuing)
+}
+
+/// The certificate record of a subordinate CA, under the profile `ca`, with its audit event.
+pub(crate) fn ca_certificate(authority: &Authority, ca: &CaRecord) -> Result<(NewCertificate, AuditEvent), Error> {
+    let parent = ca.parent.clone().ok_or_else(|| Error::Internal(format!("CA {:?} has no parent", ca.name)))?;
+    let record = NewCertificate {
+        issuer: parent.clone(),
+        serial: ca.serial.clone(),
+        subject: ca.subject.clone(),
+        common_name: authority.config.intermediate(&ca.name).and_then(|i| i.subject.common_name.clone()),
+        sans: Vec::new(),
+        key_type: ca.key_type.clone(),
+        profile: CA_PROFILE.into(),
+        not_before: ca.not_before,
+        not_after: ca.not_after,
+        requester: authority.actor.clone(),
+        issued_at: authority.now().unix_timestamp(),
+        der: ca.der.clone(),
+    };
+    let event = authority.event(
+        "cert.issued",
+        &format!("cert:{parent}/{}", ca.serial),
+        json!({ "serial": ca.serial, "issuer": parent, "profile": CA_PROFILE, "subject": ca.subject,
+                "not_after": ca.not_after, "ca": ca.name }),
+    );
+    Ok((record, event))
 }

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use aws_lc_rs::rand::SystemRandom;
 use ironpki_config::Config;
 use ironpki_signer::{encrypt_pkcs8, write_private_file, write_public_file, Passphrase, SoftwareKey};
-use ironpki_store::{AuditEvent, CaRecord, NewCertificate};
+use ironpki_store::CaRecord;
 use ironpki_x509::build::{self, CaSpec, IssuingCa};
 use ironpki_x509::{pem, Serial, Signer};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::cas::{CA_PROFILE, CERT_FILE, KEY_FILE, OFFLINE};
+use crate::cas::{CERT_FILE, KEY_FILE, OFFLINE};
 use crate::error::io;
 use crate::access::Caller;
 use crate::issue::{KeyRequest, CERT_FILES};
@@ -236,7 +236,7 @@ fn create(
     }
     // Each intermediate is also a certificate its parent issued, so that the parent's
     // OCSP responder answers for it and its CRL can list it once revoked.
-    let issued: Vec<_> = intermediates.iter().map(|ca| ca_certificate(&authority, ca)).collect::<Result<_, _>>()?;
+    let issued: Vec<_> = intermediates.iter().map(|ca| crate::cas::ca_certificate(&authority, ca)).collect::<Result<_, _>>()?;
     authority.store().put_certificates(&issued)?;
     let admin = admin_credential(&authority, home, opts, created)?;
     Ok(InitReport {
@@ -275,32 +275,6 @@ fn admin_credential(authority: &Authority, home: &Home, opts: &InitOptions, crea
         key: absolute(&key_path).display().to_string(),
         serial: issued.serial.to_hex(),
     }))
-}
-
-/// The certificate record of a subordinate CA, under the profile `ca`, with its audit event.
-fn ca_certificate(authority: &Authority, ca: &CaRecord) -> Result<(NewCertificate, AuditEvent), Error> {
-    let parent = ca.parent.clone().ok_or_else(|| Error::Internal(format!("CA {:?} has no parent", ca.name)))?;
-    let record = NewCertificate {
-        issuer: parent.clone(),
-        serial: ca.serial.clone(),
-        subject: ca.subject.clone(),
-        common_name: authority.config.intermediate(&ca.name).and_then(|i| i.subject.common_name.clone()),
-        sans: Vec::new(),
-        key_type: ca.key_type.clone(),
-        profile: CA_PROFILE.into(),
-        not_before: ca.not_before,
-        not_after: ca.not_after,
-        requester: authority.actor.clone(),
-        issued_at: authority.now().unix_timestamp(),
-        der: ca.der.clone(),
-    };
-    let event = authority.event(
-        "cert.issued",
-        &format!("cert:{parent}/{}", ca.serial),
-        json!({ "serial": ca.serial, "issuer": parent, "profile": CA_PROFILE, "subject": ca.subject,
-                "not_after": ca.not_after, "ca": ca.name }),
-    );
-    Ok((record, event))
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -1,6 +1,6 @@
 //! Revocation decisions.
 
-use ironpki_store::{CertRecord, Revocation};
+use ironpki_store::{CaRecord, CertRecord, Revocation, RevokedEntry};
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::Serial;
 use serde_json::json;
@@ -8,6 +8,7 @@ use serde_json::json;
 use ironpki_config::Role;
 
 use crate::access::{Action, Caller};
+use crate::cas::{ca_certificate, CA_PROFILE};
 use crate::{Authority, Error};
 
 impl Authority {
@@ -39,6 +40,9 @@ impl Authority {
     ) -> Result<CertRecord, Error> {
         let cert = self.certificate(serial, issuer)?;
         self.authorize(caller, &Action::Revoke { cert: &cert })?;
+        if cert.profile == CA_PROFILE {
+            return Err(self.ca_not_a_certificate(&cert.issuer, &cert.serial));
+        }
         if cert.status == ironpki_store::CertStatus::Revoked {
             return Err(Error::Conflict(format!("certificate {} is already revoked", cert.serial)));
         }
@@ -80,6 +84,13 @@ impl Authority {
                 for cert in self.store.certificates_by_serial(&serial)?.iter().filter(|c| c.issuer == issuer) {
                     self.authorize(caller, &Action::Revoke { cert })?;
                 }
+            }
+        }
+        let ca_serials: Vec<String> = self.cas()?.into_iter().filter(|c| c.parent.as_deref() == Some(issuer)).map(|c| c.serial).collect();
+        for serial in serials {
+            let serial = serial.parse::<Serial>()?.to_hex();
+            if ca_serials.contains(&serial) {
+                return Err(self.ca_not_a_certificate(issuer, &serial));
             }
         }
         let mut revoked = Vec::new();
@@ -132,5 +143,57 @@ impl Authority {
             revoked.extend(self.revoke_bulk(caller, issuer, serials, reason, invalidity_date, &mut |_| {})?);
         }
         Ok(revoked)
+    }
+}
+
+impl Authority {
+    /// Revokes a subordinate CA: its certificate, which its parent's CRL then lists and
+    /// its parent's OCSP responder answers revoked, and its status, so that nothing signs
+    /// with it again (a running `serve` retires it when it sees the revocation). Both
+    /// change in one transaction, with a `cert.revoked` and a `ca.revoked` audit entry.
+    pub fn revoke_ca(&self, caller: &Caller, name: &str, reason: Reason, invalidity_date: Option<i64>) -> Result<CaRecord, Error> {
+        self.authorize(caller, &Action::ManageCas)?;
+        let ca = self.ca(name)?;
+        let Some(parent) = ca.parent.clone() else {
+            return Err(Error::Refused(format!(
+                "CA {name:?} is a root: a root is not revoked but taken out of the trust bundles that hold it"
+            )));
+        };
+        if ca.status == "revoked" {
+            return Err(Error::Conflict(format!("CA {name:?} is already revoked")));
+        }
+        // A PKI created before CA certificates were recorded: record it first.
+        if !self.store.certificates_by_serial(&ca.serial)?.iter().any(|c| c.issuer == parent) {
+            self.store.put_certificates(&[ca_certificate(self, &ca)?])?;
+        }
+        let revocation = Revocation { at: self.now().unix_timestamp(), reason: reason.code(), invalidity_date };
+        let details = json!({ "ca": name, "serial": ca.serial, "issuer": parent, "reason": reason.name(),
+                              "reason_code": reason.code(), "invalidity_date": invalidity_date, "subject": ca.subject });
+        let events = [
+            self.event_by(&caller.id, "cert.revoked", &format!("cert:{parent}/{}", ca.serial), details.clone()),
+            self.event_by(&caller.id, "ca.revoked", &format!("ca:{name}"), details),
+        ];
+        self.store.revoke_ca(name, &parent, &ca.serial, &revocation, &events)?;
+        self.issuers.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        self.ca(name)
+    }
+
+    /// Stops signing with the unlocked CAs whose certificates are among `revoked`;
+    /// returns their names.
+    pub fn retire_revoked_cas(&self, revoked: &[RevokedEntry]) -> Result<Vec<String>, Error> {
+        let retired: Vec<String> = self
+            .cas()?
+            .into_iter()
+            .filter(|ca| revoked.iter().any(|e| Some(&e.issuer) == ca.parent.as_ref() && e.serial == ca.serial))
+            .map(|ca| ca.name)
+            .collect();
+        let mut issuers = self.issuers.write().unwrap_or_else(|p| p.into_inner());
+        Ok(retired.into_iter().filter(|name| issuers.remove(name).is_some()).collect())
+    }
+
+    fn ca_not_a_certificate(&self, issuer: &str, serial: &str) -> Error {
+        let name = self.cas().ok().and_then(|cas| cas.into_iter().find(|c| c.parent.as_deref() == Some(issuer) && c.serial == serial));
+        let name = name.map(|c| c.name).unwrap_or_else(|| "NAME".into());
+        Error::Refused(format!("serial {serial} is the certificate of CA {name:?}: revoke it with `ironpki ca revoke {name}`"))
     }
 }

@@ -125,6 +125,18 @@ pub enum CaCommand {
     },
     /// Print the trust bundle: every active root, PEM.
     Roots,
+    /// Revoke an intermediate: it stops issuing at once, and its root's CRL and OCSP
+    /// answers list it.
+    Revoke {
+        name: String,
+        /// RFC 5280 reason: cACompromise, keyCompromise, superseded, cessationOfOperation,
+        /// affiliationChanged, privilegeWithdrawn, unspecified.
+        #[arg(long)]
+        reason: String,
+        /// When the key is known or suspected to have been compromised (RFC 3339).
+        #[arg(long)]
+        invalidity_date: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

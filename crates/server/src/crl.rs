@@ -48,7 +48,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let now = state.authority.now().unix_timestamp();
     let mut crls = serde_json::Map::new();
     let mut expired = false;
-    for ca in &state.signing_cas {
+    for ca in &state.authority.unlocked_cas() {
         let published = state.published(ca).unwrap_or_default();
         let describe = |crl: &Option<Arc<CrlRecord>>| match crl {
             Some(c) => serde_json::json!({ "number": c.number, "entries": c.entries, "this_update": c.this_update,
@@ -135,7 +135,8 @@ pub fn publish_due(state: &AppState, last_seq: Option<i64>) -> Result<i64, ironp
     let seq = store.revocation_seq()?;
     let changed = last_seq != Some(seq);
     let now = authority.now().unix_timestamp();
-    for ca in &state.signing_cas {
+    // A CA revoked while serving is retired from signing: it publishes no more CRLs.
+    for ca in &authority.unlocked_cas() {
         let published = state.published(ca).unwrap_or_default();
         let due = |crl: &Option<Arc<CrlRecord>>| match crl {
             None => true,

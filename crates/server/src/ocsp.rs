@@ -77,14 +77,14 @@ async fn answer(state: &AppState, responder: Arc<OcspResponder>, der: Vec<u8>) -
     response
 }
 
-/// Follows the store's revocation sequence and re-signs the responses of newly revoked
-/// certificates; renews delegated responders and retires old responses.
+/// Follows the store's revocation sequence: retires revoked CAs from issuance and
+/// re-signs the OCSP responses of newly revoked certificates; renews delegated
+/// responders and retires old responses.
 pub async fn watch_forever(state: Arc<AppState>, mut seen: i64) {
-    let Some(responder) = state.ocsp.clone() else { return };
     let mut last_maintenance = std::time::Instant::now();
     loop {
         tokio::time::sleep(POLL).await;
-        let (st, r) = (state.clone(), responder.clone());
+        let (st, responder) = (state.clone(), state.ocsp.clone());
         let maintain = last_maintenance.elapsed() >= Duration::from_secs(60);
         let result = tokio::task::spawn_blocking(move || -> Result<i64, ironpki_authority::Error> {
             let store = st.authority.store();
@@ -93,9 +93,14 @@ pub async fn watch_forever(state: Arc<AppState>, mut seen: i64) {
                 let batch = store.revoked_since(after, 10_000)?;
                 let Some(last) = batch.last() else { break };
                 after = last.seq;
-                r.revoked(&batch)?;
+                for ca in st.authority.retire_revoked_cas(&batch)? {
+                    tracing::warn!(ca, "CA revoked: it signs nothing more here");
+                }
+                if let Some(r) = &responder {
+                    r.revoked(&batch)?;
+                }
             }
-            if maintain {
+            if let Some(r) = responder.as_ref().filter(|_| maintain) {
                 r.maintain()?;
             }
             Ok(after)

@@ -23,8 +23,6 @@ pub struct AppState {
     /// CA name → certificate DER (for /ca/NAME.crt).
     pub ca_certs: HashMap<String, Vec<u8>>,
     pub roots_pem: String,
-    /// CAs whose key is online here: their CRLs are published by this process.
-    pub signing_cas: Vec<String>,
     pub crls: RwLock<HashMap<String, Published>>,
     /// None when `revocation.ocsp` is off.
     pub ocsp: Option<Arc<OcspResponder>>,
@@ -49,7 +47,6 @@ impl AppState {
         let cas = authority.cas()?;
         let ca_certs = cas.iter().map(|c| (c.name.clone(), c.der.clone())).collect();
         let roots_pem = authority.roots_pem()?;
-        let signing_cas = authority.unlocked_cas();
         let mut crls = HashMap::new();
         for ca in &cas {
             let published = Published {
@@ -66,7 +63,6 @@ impl AppState {
             authority,
             ca_certs,
             roots_pem,
-            signing_cas,
             crls: RwLock::new(crls),
             ocsp,
             metrics,

@@ -50,6 +50,17 @@ pub trait Store: Send + Sync {
     /// [`Error::AlreadyRevoked`] leave everything unchanged.
     fn revoke(&self, issuer: &str, serial: &str, revocation: &Revocation, event: &AuditEvent) -> Result<(), Error>;
 
+    /// Revokes CA `name`: its certificate (`serial`, issued by `issuer`) as [`Store::revoke`]
+    /// does, and the CA's status, with both audit events, in one transaction.
+    fn revoke_ca(
+        &self,
+        name: &str,
+        issuer: &str,
+        serial: &str,
+        revocation: &Revocation,
+        events: &[AuditEvent; 2],
+    ) -> Result<(), Error>;
+
     /// Revokes many certificates of one issuer in one transaction, with an audit entry
     /// each (`event(serial)`). Serials unknown or already revoked are skipped; returns
     /// the serials revoked.

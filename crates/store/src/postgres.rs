@@ -298,6 +298,15 @@ impl Store for PostgresStore {
         self.write(|w| certificates::revoke(w, issuer, serial, revocation, event))
     }
 
+    fn revoke_ca(&self, name: &str, issuer: &str, serial: &str, revocation: &Revocation, events: &[AuditEvent; 2]) -> Result<(), Error> {
+        self.write(|w| {
+            certificates::revoke(w, issuer, serial, revocation, &events[0])?;
+            w.execute("UPDATE cas SET status = 'revoked' WHERE name = $1", &[&name])?;
+            w.append(&events[1]);
+            Ok(())
+        })
+    }
+
     fn revoke_many(
         &self,
         issuer: &str,

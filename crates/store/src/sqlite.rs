@@ -141,20 +141,31 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Applies the migrations the store lacks, in one transaction. Foreign keys are off
+    /// meanwhile (a migration may rebuild a referenced table, as SQLite's ALTER TABLE
+    /// procedure does) and checked before the commit.
     fn migrate(&self) -> Result<(), Error> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if current > known {
-            return Err(Error::SchemaTooNew { found: current, known });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        }
-        tx.commit()?;
-        Ok(())
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrated = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let known = MIGRATIONS.len() as i64;
+            if current > known {
+                return Err(Error::SchemaTooNew { found: current, known });
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            }
+            if tx.prepare("PRAGMA foreign_key_check")?.exists([])? {
+                return Err(Error::Backend("a migration left rows whose foreign keys do not match".into()));
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrated
     }
 
     /// The writing connection.
@@ -268,6 +279,19 @@ fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditEntry, Error>
         prev_hash,
         hash: chain.hash,
     })
+}
+
+/// Revokes one valid certificate: [`Error::NotFound`] or [`Error::AlreadyRevoked`] otherwise.
+fn revoke_valid(tx: &Transaction<'_>, issuer: &str, serial: &str, rev: &Revocation) -> Result<(), Error> {
+    let status: Option<String> = tx
+        .prepare_cached("SELECT status FROM certificates WHERE serial = ?1 AND issuer = ?2")?
+        .query_row(params![serial, issuer], |r| r.get(0))
+        .optional()?;
+    match status.as_deref() {
+        None => Err(Error::NotFound { issuer: issuer.into(), serial: serial.into() }),
+        Some("revoked") => Err(Error::AlreadyRevoked { serial: serial.into() }),
+        Some(_) => mark_revoked(tx, issuer, serial, rev).map(|_| ()),
+    }
 }
 
 /// Marks one valid certificate revoked with the next revocation sequence number.
@@ -641,17 +665,19 @@ impl Store for SqliteStore {
 
     fn revoke(&self, issuer: &str, serial: &str, rev: &Revocation, event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
-            let status: Option<String> = tx
-                .prepare_cached("SELECT status FROM certificates WHERE serial = ?1 AND issuer = ?2")?
-                .query_row(params![serial, issuer], |r| r.get(0))
-                .optional()?;
-            match status.as_deref() {
-                None => return Err(Error::NotFound { issuer: issuer.into(), serial: serial.into() }),
-                Some("revoked") => return Err(Error::AlreadyRevoked { serial: serial.into() }),
-                Some(_) => {}
-            }
-            mark_revoked(tx, issuer, serial, rev)?;
+            revoke_valid(tx, issuer, serial, rev)?;
             append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_ca(&self, name: &str, issuer: &str, serial: &str, rev: &Revocation, events: &[AuditEvent; 2]) -> Result<(), Error> {
+        self.write(|tx| {
+            revoke_valid(tx, issuer, serial, rev)?;
+            tx.execute("UPDATE cas SET status = 'revoked' WHERE name = ?1", [name])?;
+            for event in events {
+                append(tx, event)?;
+            }
             Ok(())
         })
     }

@@ -1,5 +1,8 @@
 use std::process::ExitCode;
 
+use ironpki_authority::Caller;
+use ironpki_x509::revocation::Reason;
+
 use super::Ctx;
 use crate::args::CaCommand;
 use crate::{output, Failure};
@@ -26,6 +29,15 @@ pub fn run(ctx: &Ctx, cmd: CaCommand) -> Result<ExitCode, Failure> {
                 })
                 .collect();
             output::table(&["NAME", "ROLE", "STATUS", "KEY", "NOT AFTER", "SUBJECT"], &rows);
+        }
+        CaCommand::Revoke { name, reason, invalidity_date } => {
+            let reason: Reason = reason.parse()?;
+            let invalidity = super::cert::invalidity_date(invalidity_date)?;
+            let ca = authority.revoke_ca(&Caller::local(&super::actor()), &name, reason, invalidity)?;
+            if ctx.json {
+                return output::json(&ca).map(|_| ExitCode::SUCCESS);
+            }
+            println!("revoked CA {} (serial {}, issuer {}, reason {reason})", ca.name, ca.serial, ca.parent.unwrap_or_default());
         }
         CaCommand::Show { name, pem } => {
             let ca = authority.ca(&name)?;

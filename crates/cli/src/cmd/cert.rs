@@ -194,16 +194,20 @@ fn print_record(c: &CertRecord) {
     println!("issued at   {}", output::time(c.issued_at));
 }
 
-fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
-    let reason: Reason = args.reason.parse()?;
-    let invalidity = args
-        .invalidity_date
+/// `--invalidity-date`: an RFC 3339 time, as Unix seconds.
+pub(super) fn invalidity_date(value: Option<String>) -> Result<Option<i64>, Failure> {
+    value
         .map(|v| {
             time::OffsetDateTime::parse(&v, &Rfc3339)
                 .map(|t| t.unix_timestamp())
                 .map_err(|_| fail(format!("--invalidity-date {v:?} is not an RFC 3339 time")))
         })
-        .transpose()?;
+        .transpose()
+}
+
+fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
+    let reason: Reason = args.reason.parse()?;
+    let invalidity = invalidity_date(args.invalidity_date)?;
     let authority = ctx.open()?;
     if let Some(serial) = &args.serial {
         let cert = authority.revoke(&Caller::local(&actor()), serial, args.ca.as_deref(), reason, invalidity)?;

@@ -25,6 +25,10 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
             tracing::info!(ca = ca.name, "key offline: its CRLs are not published here");
             continue;
         }
+        if ca.status != "active" {
+            tracing::warn!(ca = ca.name, status = ca.status, "CA not active: it signs nothing here");
+            continue;
+        }
         authority.unlock(&ca.name, &passphrase)?;
     }
     drop(passphrase);

@@ -21,7 +21,7 @@ pub async fn cas(State(state): State<Arc<AppState>>, identity: Identity) -> Resu
     identity.allowed(&state, Action::Read).await?;
     let authority = state.authority.clone();
     let cas = blocking(move || authority.cas()).await?;
-    let views: Vec<CaView> = cas.iter().map(|c| CaView::new(c, state.signing_cas.contains(&c.name))).collect();
+    let views: Vec<CaView> = cas.iter().map(|c| CaView::new(c, state.authority.unlocked_cas().contains(&c.name))).collect();
     Ok(json(&serde_json::json!({ "items": views })).into_response())
 }
 

@@ -168,6 +168,11 @@ CREATE TRIGGER certificates_count_revoked AFTER UPDATE ON certificates
     // v10: SQLite counts inserts in `put_certificates` instead of a row trigger; the
     // statement trigger here already counts once per INSERT: nothing here.
     "",
+    // v11: a CA may be revoked.
+    r#"
+ALTER TABLE cas DROP CONSTRAINT cas_status_check;
+ALTER TABLE cas ADD CONSTRAINT cas_status_check CHECK (status IN ('active', 'retired', 'revoked'));
+"#,
 ];
 
 /// The schema version the store is at.

@@ -9,7 +9,8 @@
 //! store the identity that file must repeat. v10 drops v7's insert trigger:
 //! `put_certificates` adds a transaction's certificates to `expiry_counts` itself, one
 //! upsert per profile and hour (the trigger ran an upsert per row, and made every insert a
-//! statement with a journal of its own).
+//! statement with a journal of its own). v11 lets a CA be revoked (SQLite rebuilds the
+//! `cas` table to change its CHECK constraint).
 
 /// Versioned migrations; the index + 1 is the schema version.
 pub(super) const MIGRATIONS: &[&str] = &[r#"
@@ -140,5 +141,22 @@ DROP TABLE names_index;
 INSERT INTO meta (key, value) VALUES ('names_index', lower(hex(randomblob(16))));
 "#, r#"
 DROP TRIGGER certificates_count_inserted;
+"#, r#"
+CREATE TABLE cas_v11 (
+    name       TEXT PRIMARY KEY,
+    role       TEXT NOT NULL CHECK (role IN ('root', 'intermediate')),
+    parent     TEXT REFERENCES cas(name),
+    subject    TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    key_type   TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('active', 'retired', 'revoked')),
+    key_ref    TEXT NOT NULL,
+    der        BLOB NOT NULL
+);
+INSERT INTO cas_v11 SELECT name, role, parent, subject, serial, key_type, not_before, not_after, status, key_ref, der FROM cas;
+DROP TABLE cas;
+ALTER TABLE cas_v11 RENAME TO cas;
 "#];
 

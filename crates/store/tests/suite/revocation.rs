@@ -114,3 +114,24 @@ pub fn streaming_stops_at_the_first_callback_error(e: &dyn Engine) {
     assert_eq!((calls, err.to_string().contains("enough")), (2, true), "{err}");
     assert_eq!(verify_chain(&*s), Ok(7), "the store still answers");
 }
+
+/// Revoking a CA revokes its certificate (issued by its parent) and its status at once.
+pub fn revoking_a_ca_changes_its_status_and_certificate_together(e: &dyn Engine) {
+    let s = store(e);
+    s.put_ca(&ca("sub", "intermediate", Some("issuing")), &event("ca.created", "ca:sub")).unwrap();
+    let (mut record, issued) = cert("0a", 500);
+    record.profile = "ca".into();
+    s.put_certificates(&[(record, issued)]).unwrap();
+    let events = [event("cert.revoked", "cert:issuing/0a"), event("ca.revoked", "ca:sub")];
+    let err = s.revoke_ca("sub", "issuing", "0b", &revocation(), &events).unwrap_err();
+    assert!(matches!(err, ironpki_store::Error::NotFound { .. }), "{err}");
+    let status = |s: &dyn Store| s.cas().unwrap().into_iter().find(|c| c.name == "sub").unwrap().status;
+    assert_eq!(status(&*s), "active", "a failed revocation changes nothing");
+
+    s.revoke_ca("sub", "issuing", "0a", &revocation(), &events).unwrap();
+    assert_eq!(status(&*s), "revoked");
+    assert_eq!(s.revoked_since(0, 10).unwrap().iter().map(|e| e.serial.as_str()).collect::<Vec<_>>(), ["0a"]);
+    let err = s.revoke_ca("sub", "issuing", "0a", &revocation(), &events).unwrap_err();
+    assert!(matches!(err, ironpki_store::Error::AlreadyRevoked { .. }), "{err}");
+    assert_eq!(verify_chain(&*s), Ok(5), "CA, sub-CA, certificate, and the two revocation entries");
+}
