@@ -143,9 +143,6 @@ impl<'a> Cert<'a> {
         let bc = self.x509.basic_constraints().map_err(|e| Error::malformed("basicConstraints", e))?;
         let ku = self.x509.key_usage().map_err(|e| Error::malformed("keyUsage", e))?;
         let ca = bc.as_ref().is_some_and(|bc| bc.value.ca);
-        if ku.as_ref().is_some_and(|ku| ku.value.key_cert_sign()) && !ca {
-            return Err(refuse("RFC 5280 4.2.1.3", format!("{what} asserts keyCertSign but basicConstraints does not assert cA")));
-        }
         if role != Role::Leaf {
             let Some(bc) = &bc else {
                 return Err(refuse("RFC 5280 4.2.1.9", format!("{what} has no basicConstraints")));
@@ -160,6 +157,9 @@ impl<'a> Cert<'a> {
                 }
                 Some(_) => {}
             }
+        }
+        if ku.as_ref().is_some_and(|ku| ku.value.key_cert_sign()) && !ca {
+            return Err(refuse("RFC 5280 4.2.1.3", format!("{what} asserts keyCertSign but basicConstraints does not assert cA")));
         }
         if let Some(bc) = bc.as_ref().filter(|bc| bc.value.ca) {
             if !bc.critical {
