@@ -12,14 +12,25 @@ pub(super) struct Signed<'a> {
     pub signature: &'a [u8],
 }
 
+use crate::der::{BIT_STRING, SEQUENCE};
+
 pub(super) enum Failure {
     /// No algorithm we accept pairs this signature algorithm with the issuer's key.
     Unsupported,
     Invalid,
 }
 
-/// One DER TLV: (tag, content, the whole TLV, what follows it).
-pub(super) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER TLV read from the front of some input.
+pub(super) struct Tlv<'a> {
+    pub tag: u8,
+    pub content: &'a [u8],
+    /// Tag, length and content.
+    pub whole: &'a [u8],
+    /// The input after this TLV.
+    pub rest: &'a [u8],
+}
+
+pub(super) fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
     let (&tag, rest) = input.split_first()?;
     let (&first, rest) = rest.split_first()?;
     let (len, rest) = if first < 0x80 {
@@ -36,17 +47,16 @@ pub(super) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
         return None;
     }
     let header = input.len() - rest.len();
-    Some((tag, &rest[..len], &input[..header + len], &rest[len..]))
+    Some(Tlv { tag, content: &rest[..len], whole: &input[..header + len], rest: &rest[len..] })
 }
 
 /// Splits a certificate or CRL into what was signed, how, and the signature.
 pub(super) fn split(der: &[u8]) -> Option<Signed<'_>> {
-    let (0x30, content, _, _) = tlv(der)? else { return None };
-    let (_, _, tbs, rest) = tlv(content)?;
-    let (0x30, algorithm, _, rest) = tlv(rest)? else { return None };
-    let (0x03, bits, _, _) = tlv(rest)? else { return None };
-    let (0, signature) = bits.split_first()? else { return None };
-    Some(Signed { tbs, algorithm, signature })
+    let outer = tlv(der).filter(|t| t.tag == SEQUENCE)?;
+    let tbs = tlv(outer.content)?;
+    let algorithm = tlv(tbs.rest).filter(|t| t.tag == SEQUENCE)?;
+    let signature = bit_string(tlv(algorithm.rest)?)?;
+    Some(Signed { tbs: tbs.whole, algorithm: algorithm.content, signature })
 }
 
 /// Verifies `signed` with the key in `issuer_spki` (a whole SubjectPublicKeyInfo).
@@ -61,9 +71,16 @@ pub(super) fn verify(signed: &Signed<'_>, issuer_spki: &[u8]) -> Result<(), Fail
 
 /// The algorithm's content and the key bits of a SubjectPublicKeyInfo.
 fn spki_parts(spki: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (0x30, content, _, _) = tlv(spki)? else { return None };
-    let (0x30, algorithm, _, rest) = tlv(content)? else { return None };
-    let (0x03, bits, _, _) = tlv(rest)? else { return None };
-    let (0, key) = bits.split_first()? else { return None };
-    Some((algorithm, key))
+    let outer = tlv(spki).filter(|t| t.tag == SEQUENCE)?;
+    let algorithm = tlv(outer.content).filter(|t| t.tag == SEQUENCE)?;
+    let key = bit_string(tlv(algorithm.rest)?)?;
+    Some((algorithm.content, key))
+}
+
+/// The bits of a BIT STRING with no unused bits.
+fn bit_string(t: Tlv<'_>) -> Option<&[u8]> {
+    match t.content.split_first() {
+        Some((0, bits)) if t.tag == BIT_STRING => Some(bits),
+        _ => None,
+    }
 }

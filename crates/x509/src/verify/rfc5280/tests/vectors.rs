@@ -117,14 +117,14 @@ pub const SPKI: usize = 6;
 /// The certificate `der` with one field of its tbsCertificate replaced by `field` (a
 /// whole TLV), signed again by `issuer` (ECDSA P-256, as rcgen's default key).
 pub fn with_field(der: &[u8], index: usize, field: &[u8], issuer: &KeyPair) -> Vec<u8> {
-    let (_, cert, _, _) = tlv(der).unwrap();
-    let (_, tbs, _, rest) = tlv(cert).unwrap();
-    let (_, _, algorithm, _) = tlv(rest).unwrap();
+    let cert = tlv(der).unwrap().content;
+    let tbs = tlv(cert).unwrap();
+    let algorithm = tlv(tbs.rest).unwrap().whole;
     let mut fields = Vec::new();
-    let mut input = tbs;
-    while let Some((_, _, whole, rest)) = tlv(input) {
-        fields.push(whole);
-        input = rest;
+    let mut input = tbs.content;
+    while let Some(field) = tlv(input) {
+        fields.push(field.whole);
+        input = field.rest;
     }
     fields[index] = field;
     let tbs = wrap(SEQUENCE, &fields.concat());
