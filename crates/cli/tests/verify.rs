@@ -105,3 +105,25 @@ fn the_profile_flag_shows_where_rfc5280_and_webpki_differ() {
     let e = pki.fails(&[&args[..], &["--profile", "webpki"]].concat());
     assert!(e.contains("the certificate is a CA certificate, not an end entity"), "{e}");
 }
+
+/// Our hierarchies with other key types, and an intermediate with name constraints
+/// (dNSName and iPAddress), verify under RFC 5280 too.
+#[test]
+fn other_hierarchies_verify_under_rfc5280() {
+    for (root, inter, leaf) in [("rsa-4096", "ecdsa-p384", "ed25519"), ("ed25519", "rsa-3072", "rsa-2048"), ("ecdsa-p256", "ed25519", "ecdsa-p384")] {
+        let pki = Pki::new();
+        let config = ironpki_config::template("Other Org")
+            .replacen("key_type: ecdsa-p384", &format!("key_type: {root}"), 1)
+            .replacen("key_type: ecdsa-p256", &format!("key_type: {inter}"), 1)
+            .replacen("# name_constraints:", "name_constraints:", 1);
+        std::fs::write(pki.path("c.yaml"), config).unwrap();
+        pki.ok(&["init", "--config", "c.yaml"]);
+        let args = ["cert", "issue", "--profile", "server", "--cn", "www.example.internal", "--san", "ip:10.9.8.7", "--key-type", leaf, "--out", "leaf"];
+        pki.ok(&args);
+        let ok = pki.ok(&["cert", "verify", "leaf/cert.pem", "--name", "www.example.internal"]);
+        assert!(ok.starts_with("OK: valid for server"), "{root}/{inter}/{leaf}: {ok}");
+        let roots = pki.roots();
+        let ok = pki.ok(&["cert", "verify", "leaf/chain.pem", "--roots", roots.to_str().unwrap(), "--name", "10.9.8.7"]);
+        assert!(ok.starts_with("OK"), "{root}/{inter}/{leaf}: {ok}");
+    }
+}
