@@ -31,7 +31,8 @@ pub(super) fn verify(input: &Input<'_>) -> Result<Verified, Error> {
     let leaf = Cert::parse(input.leaf)?;
     let pool = input.intermediates.iter().map(|d| Cert::parse(d)).collect::<Result<Vec<_>, _>>()?;
     let anchors = input.roots.iter().map(|d| Cert::parse(d)).collect::<Result<Vec<_>, _>>()?;
-    let mut search = Search { input, pool: &pool, anchors: &anchors, signatures: 0, invalid: None, bad_signature: None };
+    let mut search =
+        Search { input, pool: &pool, anchors: &anchors, signatures: 0, invalid: None, bad_signature: None, unknown_issuer: None };
     let mut path = vec![&leaf];
     if let Some(verified) = search.extend(&mut path) {
         return Ok(verified);
@@ -45,10 +46,8 @@ pub(super) fn verify(input: &Input<'_>) -> Result<Verified, Error> {
     if search.signatures > MAX_SIGNATURES {
         return Err(refuse("RFC 5280 6.1", format!("no path found within {MAX_SIGNATURES} signature checks")));
     }
-    Err(refuse(
-        "RFC 5280 6.1",
-        format!("no path to a trusted root: the issuer {} is unknown (missing intermediate or wrong roots)", leaf.x509.issuer()),
-    ))
+    let unknown = search.unknown_issuer.unwrap_or_else(|| leaf.x509.issuer().to_string());
+    Err(refuse("RFC 5280 6.1", format!("no path to a trusted root: the issuer {unknown} is unknown (missing intermediate or wrong roots)")))
 }
 
 /// A depth-first search for paths; each complete path is validated, the first valid one wins.
@@ -61,6 +60,8 @@ struct Search<'c, 'a> {
     invalid: Option<Error>,
     /// The first signature that did not verify.
     bad_signature: Option<Error>,
+    /// The first issuer name that no certificate given or trusted has as its subject.
+    unknown_issuer: Option<String>,
 }
 
 impl<'c, 'a: 'c> Search<'c, 'a> {
@@ -69,6 +70,7 @@ impl<'c, 'a: 'c> Search<'c, 'a> {
         let current = *path.last()?;
         let mut anchors: Vec<&'c Cert<'a>> = self.anchors.iter().filter(|a| current.may_be_issued_by(a)).collect();
         anchors.sort_by_key(|a| current.key_ids_differ(a));
+        let anchors_named = anchors.len();
         for anchor in anchors {
             if self.signed(current, anchor) {
                 match validate(path, anchor, self.input) {
@@ -92,6 +94,9 @@ impl<'c, 'a: 'c> Search<'c, 'a> {
             })
             .collect();
         candidates.sort_by_key(|c| current.key_ids_differ(c));
+        if anchors_named == 0 && candidates.is_empty() {
+            self.unknown_issuer.get_or_insert_with(|| current.x509.issuer().to_string());
+        }
         for candidate in candidates {
             if self.signed(current, candidate) {
                 path.push(candidate);

@@ -374,7 +374,9 @@ fn no_path_and_bad_signatures() {
     let v = leaf_only(|_| {});
     let other = root(|p| p.distinguished_name = dn("Other Org", "Other Root"));
     let e = run(&v, Profile::Rfc5280, |i| i.roots = std::slice::from_ref(&other.der)).unwrap_err().to_string();
-    assert!(e.contains("no path to a trusted root"), "{e}");
+    assert!(e.contains("no path to a trusted root: the issuer O=Test Org, CN=Test Root is unknown"), "{e}");
+    let e = run(&v, Profile::Rfc5280, |i| i.intermediates = &[]).unwrap_err().to_string();
+    assert!(e.contains("no path to a trusted root: the issuer O=Test Org, CN=Issuing CA is unknown"), "{e}");
     // A look-alike root: the same name, another key.
     let (_, ca, leaf) = nodes(|_| {}, |_| {}, |_| {});
     let v = Vector { leaf: leaf.der, intermediates: vec![ca.der], roots: vec![root(|_| {}).der] };
