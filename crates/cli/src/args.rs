@@ -146,7 +146,8 @@ pub enum CertCommand {
     },
     /// Revoke a certificate, or many at once.
     Revoke(RevokeArgs),
-    /// Verify a certificate: path to a trusted root, validity, key usage and name.
+    /// Verify a certificate by RFC 5280 (or --profile webpki): the path to a trusted root,
+    /// every certificate's validity and profile, key usage and name; the reason names the rule.
     Verify(VerifyArgs),
 }
 

@@ -46,6 +46,7 @@ pub struct Input<'a> {
     /// CRLs (DER) to check the end-entity certificate against; when given, a certificate
     /// that no CRL covers is refused.
     pub crls: &'a [Vec<u8>],
+    /// The rules the path must meet.
     pub profile: Profile,
 }
 
