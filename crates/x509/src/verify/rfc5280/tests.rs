@@ -438,3 +438,27 @@ fn revocation_by_crl() {
     let e = with(&[crl(&root, &[], now() + Duration::days(1))]).unwrap_err();
     assert!(e.contains("no CRL given covers the certificate"), "{e}");
 }
+
+/// Certificates are untrusted input: every single-byte change and every truncation of
+/// the leaf is an answer, never a panic, and a changed body never verifies.
+#[test]
+fn mutated_certificates_never_panic() {
+    let v = leaf_only(|_| {});
+    let leaf = v.leaf.clone();
+    for i in 0..leaf.len() {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut mutated = leaf.clone();
+            mutated[i] ^= flip;
+            let m = Vector { leaf: mutated, intermediates: v.intermediates.clone(), roots: v.roots.clone() };
+            let _ = run(&m, Profile::Rfc5280, |_| {});
+        }
+        let t = Vector { leaf: leaf[..i].to_vec(), intermediates: v.intermediates.clone(), roots: v.roots.clone() };
+        assert!(run(&t, Profile::Rfc5280, |_| {}).is_err());
+    }
+    // Inside the signed body (past the outer headers), a change breaks the signature or the parse.
+    let mut changed = leaf.clone();
+    let last_byte_of_subject_cn = leaf.windows(16).position(|w| w == b"leaf.example.com").unwrap() + 15;
+    changed[last_byte_of_subject_cn] = b'n';
+    let m = Vector { leaf: changed, intermediates: v.intermediates.clone(), roots: v.roots.clone() };
+    assert!(run(&m, Profile::Rfc5280, |_| {}).is_err());
+}
