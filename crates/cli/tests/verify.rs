@@ -15,7 +15,7 @@ fn our_own_certificates_verify_under_both_profiles() {
         let ok = pki.ok(&["cert", "verify", "srv/cert.pem", "--name", "api.internal", "--purpose", "server", "--profile", profile]);
         assert!(ok.starts_with("OK: valid for server"), "{profile}: {ok}");
         let roots = pki.roots();
-        let ok = pki.ok(&["cert", "verify", "srv/chain.pem", "--roots", roots.to_str().unwrap(), "--name", "10.0.0.7", "--profile", profile]);
+        let ok = pki.ok(&["cert", "verify", "srv/cert.pem", "--chain", "srv/chain.pem", "--roots", roots.to_str().unwrap(), "--name", "10.0.0.7", "--profile", profile]);
         assert!(ok.starts_with("OK"), "{profile}: {ok}");
         for leaf in ["dev/cert.pem", "cli/cert.pem"] {
             let v = pki.json(&["cert", "verify", leaf, "--purpose", "client", "--profile", profile]);
@@ -123,7 +123,7 @@ fn other_hierarchies_verify_under_rfc5280() {
         let ok = pki.ok(&["cert", "verify", "leaf/cert.pem", "--name", "www.example.internal"]);
         assert!(ok.starts_with("OK: valid for server"), "{root}/{inter}/{leaf}: {ok}");
         let roots = pki.roots();
-        let ok = pki.ok(&["cert", "verify", "leaf/chain.pem", "--roots", roots.to_str().unwrap(), "--name", "10.9.8.7"]);
+        let ok = pki.ok(&["cert", "verify", "leaf/cert.pem", "--chain", "leaf/chain.pem", "--roots", roots.to_str().unwrap(), "--name", "10.9.8.7"]);
         assert!(ok.starts_with("OK"), "{root}/{inter}/{leaf}: {ok}");
     }
 }
