@@ -158,7 +158,8 @@ pub enum CertCommand {
     },
     /// Revoke a certificate, or many at once.
     Revoke(RevokeArgs),
-    /// Verify a certificate: path to a trusted root, validity, key usage and name.
+    /// Verify a certificate by RFC 5280 (or --profile webpki): the path to a trusted root,
+    /// every certificate's validity and profile, key usage and name; the reason names the rule.
     Verify(VerifyArgs),
 }
 
@@ -257,6 +258,15 @@ pub enum PurposeArg {
     Client,
 }
 
+/// Which rules `cert verify` applies.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyProfileArg {
+    /// RFC 5280 path validation and certificate profile, and sound practice on keys.
+    Rfc5280,
+    /// rustls-webpki's rules alone: what a rustls peer accepts.
+    Webpki,
+}
+
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The certificate (PEM or DER); further PEM certificates in it count as intermediates.
@@ -279,6 +289,9 @@ pub struct VerifyArgs {
     /// OCSP responder or CRL named in the certificate.
     #[arg(long)]
     pub check_revocation: bool,
+    /// The rules to check: rfc5280 (RFC 5280 and sound practice) or webpki (rustls-webpki's alone).
+    #[arg(long, value_enum, default_value = "rfc5280")]
+    pub profile: VerifyProfileArg,
 }
 
 #[derive(Subcommand)]

@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{read_file, revocation, Ctx};
-use crate::args::{PurposeArg, VerifyArgs};
+use crate::args::{PurposeArg, VerifyArgs, VerifyProfileArg};
 use crate::{fail, output, Failure};
 
 pub fn certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
@@ -66,6 +66,10 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Failure> {
             PurposeArg::Client => Purpose::Client,
         }),
         crls: &crls,
+        profile: match args.profile {
+            VerifyProfileArg::Rfc5280 => verify::Profile::Rfc5280,
+            VerifyProfileArg::Webpki => verify::Profile::Webpki,
+        },
     });
     match result {
         Ok(v) => {

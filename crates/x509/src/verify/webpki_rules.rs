@@ -1,5 +1,5 @@
-//! Path validation: rustls-webpki builds and checks the path; we add key usage and
-//! name checks and turn its errors into reasons a person can act on.
+//! The webpki profile: rustls-webpki's rules alone. It builds and checks the path; we
+//! add key usage and name checks and turn its errors into reasons a person can act on.
 
 use std::time::Duration;
 
@@ -9,50 +9,10 @@ use webpki::{EndEntityCert, KeyUsage as WebpkiEku};
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::{Input, Purpose, Verified};
 use crate::Error;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Server,
-    Client,
-}
-
-impl Purpose {
-    pub fn name(self) -> &'static str {
-        match self {
-            Purpose::Server => "server",
-            Purpose::Client => "client",
-        }
-    }
-    fn eku(self) -> WebpkiEku {
-        match self {
-            Purpose::Server => WebpkiEku::server_auth(),
-            Purpose::Client => WebpkiEku::client_auth(),
-        }
-    }
-}
-
-pub struct Input<'a> {
-    pub leaf: &'a [u8],
-    pub intermediates: &'a [Vec<u8>],
-    pub roots: &'a [Vec<u8>],
-    pub name: Option<&'a str>,
-    pub at: OffsetDateTime,
-    /// `None`: valid for whichever of server and client the certificate allows.
-    pub purpose: Option<Purpose>,
-    /// CRLs (DER) to check the end-entity certificate against; when given, a certificate
-    /// that no CRL covers is refused.
-    pub crls: &'a [Vec<u8>],
-}
-
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub purposes: Vec<Purpose>,
-    /// Subjects from the leaf up to the trust anchor.
-    pub chain: Vec<String>,
-}
-
-pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
+pub(super) fn verify(input: &Input<'_>) -> Result<Verified, Error> {
     let leaf_der = CertificateDer::from(input.leaf);
     let ee = EndEntityCert::try_from(&leaf_der).map_err(|e| Error::Invalid(reason(&e, input)))?;
     let root_ders: Vec<CertificateDer<'_>> = input.roots.iter().map(|r| CertificateDer::from(r.as_slice())).collect();
@@ -92,7 +52,7 @@ pub fn verify(input: &Input<'_>) -> Result<Verified, Error> {
             &anchors,
             &intermediates,
             time,
-            purpose.eku(),
+            eku(purpose),
             revocation,
             None,
         );
@@ -187,6 +147,13 @@ fn reason(e: &webpki::Error, input: &Input<'_>) -> String {
         E::CrlExpired { .. } => "the CRL is past its nextUpdate".into(),
         E::InvalidCrlSignatureForPublicKey => "the CRL's signature does not verify with the issuer's key".into(),
         other => format!("verification failed: {other:?}"),
+    }
+}
+
+fn eku(purpose: Purpose) -> WebpkiEku {
+    match purpose {
+        Purpose::Server => WebpkiEku::server_auth(),
+        Purpose::Client => WebpkiEku::client_auth(),
     }
 }
 
