@@ -23,6 +23,8 @@ pub struct Authority {
     /// Who is acting, as recorded in the audit log.
     pub actor: String,
     pub(crate) credentials: crate::tokens::CredentialCache,
+    /// Responders of offline CAs loaded from their last key ceremony, for the OCSP responder.
+    pub(crate) ceremony_responders: std::sync::Mutex<Vec<(String, ironpki_signer::SoftwareKey, Vec<u8>)>>,
 }
 
 /// An issuing CA ready to sign, with the chain it hands out (loaded once at unlock).
@@ -60,6 +62,7 @@ impl Authority {
             issuers: RwLock::new(HashMap::new()),
             actor: actor.to_string(),
             credentials: Default::default(),
+            ceremony_responders: Default::default(),
         }
     }
 

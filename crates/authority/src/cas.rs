@@ -48,6 +48,18 @@ pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
     }
 }
 
+impl CaRecordExt for CaRecord {
+    fn key_offline(&self) -> bool {
+        self.key_ref.starts_with(OFFLINE)
+    }
+}
+
+/// What a CA record says about its key.
+pub trait CaRecordExt {
+    /// Whether the CA's key is kept offline: its CRLs come from key ceremonies.
+    fn key_offline(&self) -> bool;
+}
+
 pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Passphrase) -> Result<IssuingCa, Error> {
     if record.status != "active" {
         return Err(Error::Refused(format!("CA {:?} is {}: it signs nothing", record.name, record.status)));

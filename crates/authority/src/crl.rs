@@ -49,6 +49,11 @@ impl Authority {
     /// holding the revocations since the newest full CRL. Full and delta CRLs share one
     /// strictly increasing number sequence; the store refuses a number used twice.
     pub fn generate_crl(&self, ca: &str, delta: bool) -> Result<CrlRecord, Error> {
+        self.generate_crl_valid_for(ca, delta, self.crl_validity(ca, delta))
+    }
+
+    /// [`Authority::generate_crl`] with nextUpdate `validity` after thisUpdate.
+    pub(crate) fn generate_crl_valid_for(&self, ca: &str, delta: bool, validity: std::time::Duration) -> Result<CrlRecord, Error> {
         if delta && !self.publishes_delta(ca) {
             return Err(Error::Refused(format!(
                 "CA {ca:?} publishes no delta CRLs (the root publishes full CRLs only; intermediates when revocation.delta_crl is on)"
@@ -56,7 +61,6 @@ impl Authority {
         }
         let unlocked = self.issuer(ca)?;
         let store = self.store();
-        let validity = self.crl_validity(ca, delta);
         let keep_listed = self.crl_validity(ca, false);
         let delta_url = self.publishes_delta(ca).then(|| self.config.crl_urls(ca).1);
         let (from_seq, base) = if delta {

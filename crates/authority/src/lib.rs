@@ -10,6 +10,7 @@
 mod access;
 mod authority;
 mod cas;
+mod ceremony;
 mod clock;
 mod crl;
 mod error;
@@ -22,6 +23,8 @@ mod revoke;
 mod tokens;
 
 pub use access::{Action, Caller};
+pub use cas::CaRecordExt;
+pub use ceremony::Ceremony;
 pub use authority::Authority;
 pub use tokens::{NewToken, TokenSecret, CREDENTIAL_CACHE};
 pub use clock::{Clock, FixedClock, SystemClock};

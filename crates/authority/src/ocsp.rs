@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ironpki_signer::{Signer, SoftwareKey};
+use ironpki_signer::{GeneratedKey, Signer, SoftwareKey};
+use ironpki_x509::build::IssuingCa;
 use ironpki_store::{NewCertificate, RevocationState, RevokedEntry};
 use ironpki_x509::ocsp::{self, CertId, CertStatus, HashAlg, IssuerId, ResponseStatus, SingleResponse};
 use ironpki_x509::revocation::Reason;
@@ -85,6 +86,7 @@ impl OcspResponder {
         for ca in responder.authority.unlocked_cas() {
             responder.rotate(&ca)?;
         }
+        responder.adopt_ceremony_responders()?;
         Ok(responder)
     }
 
@@ -93,38 +95,8 @@ impl OcspResponder {
         let authority = &self.authority;
         let unlocked = authority.issuer(ca)?;
         let validity = authority.config.revocation.ocsp_responder_validity.0;
-        let generated = SoftwareKey::generate(KeyType::EcdsaP256)?;
-        let serial = Serial::generate(&authority.rng)?;
         let now = authority.now();
-        let signed = unlocked.ca.issue_ocsp_responder(
-            (generated.key.public_key_raw(), KeyType::EcdsaP256),
-            &serial,
-            now,
-            authority.config.backdate.0,
-            validity,
-        )?;
-        let summary = ironpki_x509::inspect::summarize(&signed.der)?;
-        let record = NewCertificate {
-            issuer: ca.to_string(),
-            serial: serial.to_hex(),
-            subject: summary.subject.clone(),
-            common_name: Some(format!("{ca} OCSP Responder")),
-            sans: Vec::new(),
-            key_type: KeyType::EcdsaP256.to_string(),
-            profile: "ocsp-responder".into(),
-            not_before: signed.not_before.unix_timestamp(),
-            not_after: signed.not_after.unix_timestamp(),
-            requester: authority.actor.clone(),
-            issued_at: now.unix_timestamp(),
-            der: signed.der.clone(),
-        };
-        let event = authority.event(
-            "cert.issued",
-            &format!("cert:{ca}/{serial}"),
-            json!({ "serial": serial.to_hex(), "issuer": ca, "profile": "ocsp-responder", "subject": summary.subject,
-                    "not_after": record.not_after, "key_source": "generated" }),
-        );
-        authority.store().put_certificates(&[(record, event)])?;
+        let (generated, signed) = issue_responder(authority, &unlocked.ca, validity)?;
         let life = signed.not_after.unix_timestamp() - now.unix_timestamp();
         let delegate = Delegate {
             ca: ca.to_string(),
@@ -135,6 +107,18 @@ impl OcspResponder {
         };
         self.delegates.write().unwrap_or_else(|p| p.into_inner()).insert(ca.to_string(), Arc::new(delegate));
         // Responses signed by the old delegate stay valid; new ones use the new key.
+        Ok(())
+    }
+
+    /// Adds the responder an offline CA's key ceremony signed (`ca sign-crl`), loaded by
+    /// [`Authority::load_ceremony_responder`]: it answers until it expires, and is never
+    /// renewed here.
+    fn adopt_ceremony_responders(&self) -> Result<(), Error> {
+        for (ca, (key, cert_der)) in self.authority.ceremony_responders() {
+            let issuer_der = self.authority.ca(&ca)?.der;
+            let delegate = Delegate { ca: ca.clone(), issuer: IssuerId::from_cert(&issuer_der)?, key, cert_der, renew_at: i64::MAX };
+            self.delegates.write().unwrap_or_else(|p| p.into_inner()).insert(ca, Arc::new(delegate));
+        }
         Ok(())
     }
 
@@ -324,4 +308,37 @@ fn status_name(status: &CertStatus) -> &'static str {
         CertStatus::Revoked { .. } => "revoked",
         CertStatus::Unknown => "unknown",
     }
+}
+
+/// Generates a key and issues, signed by `ca` and recorded with its audit entry, a
+/// delegated OCSP responder certificate valid for `validity` (at most the CA's life).
+pub(crate) fn issue_responder(authority: &Authority, ca: &IssuingCa, validity: std::time::Duration) -> Result<(GeneratedKey, ironpki_x509::build::Signed), Error> {
+    let generated = SoftwareKey::generate(KeyType::EcdsaP256)?;
+    let serial = Serial::generate(&authority.rng)?;
+    let now = authority.now();
+    let signed =
+        ca.issue_ocsp_responder((generated.key.public_key_raw(), KeyType::EcdsaP256), &serial, now, authority.config.backdate.0, validity)?;
+    let summary = ironpki_x509::inspect::summarize(&signed.der)?;
+    let record = NewCertificate {
+        issuer: ca.name.clone(),
+        serial: serial.to_hex(),
+        subject: summary.subject.clone(),
+        common_name: Some(format!("{} OCSP Responder", ca.name)),
+        sans: Vec::new(),
+        key_type: KeyType::EcdsaP256.to_string(),
+        profile: "ocsp-responder".into(),
+        not_before: signed.not_before.unix_timestamp(),
+        not_after: signed.not_after.unix_timestamp(),
+        requester: authority.actor.clone(),
+        issued_at: now.unix_timestamp(),
+        der: signed.der.clone(),
+    };
+    let event = authority.event(
+        "cert.issued",
+        &format!("cert:{}/{serial}", ca.name),
+        json!({ "serial": serial.to_hex(), "issuer": ca.name, "profile": "ocsp-responder", "subject": summary.subject,
+                "not_after": record.not_after, "key_source": "generated" }),
+    );
+    authority.store().put_certificates(&[(record, event)])?;
+    Ok((generated, signed))
 }

@@ -125,6 +125,20 @@ pub enum CaCommand {
     },
     /// Print the trust bundle: every active root, PEM.
     Roots,
+    /// Key ceremony of an offline CA: with its key directory mounted, sign its next CRL
+    /// and a delegated OCSP responder certificate valid as long, for `serve` to publish.
+    SignCrl {
+        /// The offline CA (the root).
+        #[arg(long)]
+        ca: String,
+        /// Where the CA's key is mounted (the `--root-offline` directory of init).
+        #[arg(long)]
+        key_dir: PathBuf,
+        /// How long the CRL and the responder certificate are valid (default
+        /// `revocation.root_crl_validity`, 180d).
+        #[arg(long)]
+        next_update: Option<String>,
+    },
     /// Revoke an intermediate: it stops issuing at once, and its root's CRL and OCSP
     /// answers list it.
     Revoke {

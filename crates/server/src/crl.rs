@@ -42,26 +42,49 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -
     response
 }
 
+/// How long before an offline CA's CRL lapses `/healthz` warns that a key ceremony is due.
+pub const CEREMONY_WARNING: i64 = 30 * 86_400;
+
 /// `GET /healthz`: the process answers, and the CRLs it serves are current. A CRL past
-/// its nextUpdate turns the status to "degraded" (503) until it is regenerated.
+/// its nextUpdate turns the status to "degraded" (503) until it is regenerated; an
+/// offline CA's CRL within 30 days of its nextUpdate, or missing, adds a warning.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let now = state.authority.now().unix_timestamp();
+    let unlocked = state.authority.unlocked_cas();
     let mut crls = serde_json::Map::new();
+    let mut warnings = Vec::new();
     let mut expired = false;
-    for ca in &state.authority.unlocked_cas() {
+    for ca in state.ca_certs.keys() {
         let published = state.published(ca).unwrap_or_default();
         let describe = |crl: &Option<Arc<CrlRecord>>| match crl {
             Some(c) => serde_json::json!({ "number": c.number, "entries": c.entries, "this_update": c.this_update,
                                            "next_update": c.next_update, "expired": now >= c.next_update }),
             None => serde_json::Value::Null,
         };
-        let delta = state.authority.publishes_delta(ca);
-        expired |= published.full.as_ref().is_none_or(|c| now >= c.next_update)
-            || (delta && published.delta.as_ref().is_none_or(|c| now >= c.next_update));
+        if unlocked.contains(ca) {
+            let delta = state.authority.publishes_delta(ca);
+            expired |= published.full.as_ref().is_none_or(|c| now >= c.next_update)
+                || (delta && published.delta.as_ref().is_none_or(|c| now >= c.next_update));
+        } else if state.offline_cas.contains(ca) {
+            match &published.full {
+                Some(c) if now >= c.next_update => {
+                    expired = true;
+                    warnings.push(format!("the CRL of offline CA {ca:?} has lapsed: sign the next at a key ceremony (`ironpki ca sign-crl --ca {ca}`)"));
+                }
+                Some(c) if c.next_update - now < CEREMONY_WARNING => warnings.push(format!(
+                    "the CRL of offline CA {ca:?} lapses in {} days: sign the next at a key ceremony (`ironpki ca sign-crl --ca {ca}`)",
+                    (c.next_update - now) / 86_400
+                )),
+                Some(_) => {}
+                None => warnings.push(format!("offline CA {ca:?} has no CRL: sign one at a key ceremony (`ironpki ca sign-crl --ca {ca}`)")),
+            }
+        } else {
+            continue;
+        }
         crls.insert(ca.clone(), serde_json::json!({ "full": describe(&published.full), "delta": describe(&published.delta) }));
     }
     let status = if expired { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    let body = serde_json::json!({ "status": if expired { "degraded" } else { "ok" }, "crls": crls });
+    let body = serde_json::json!({ "status": if expired { "degraded" } else { "ok" }, "crls": crls, "warnings": warnings });
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
@@ -103,17 +126,21 @@ pub fn publish_or_follow(state: &AppState, last_seq: Option<i64>, held_until: i6
     }
     if held > now {
         let seq = publish_due(state, if held_until > now { last_seq } else { None })?;
+        // CRLs of offline CAs come from key ceremonies, recorded by another process.
+        let unlocked = state.authority.unlocked_cas();
+        follow_published(state, &|ca| !unlocked.iter().any(|u| u == ca))?;
         Ok((Some(seq), held))
     } else {
-        follow_published(state)?;
+        follow_published(state, &|_| true)?;
         Ok((None, 0))
     }
 }
 
-/// Serves the newest CRLs in the store (published by the replica holding the lease).
-fn follow_published(state: &AppState) -> Result<(), ironpki_authority::Error> {
+/// Serves the newest CRLs in the store of the CAs `which` selects (published by the
+/// replica holding the lease, or at a key ceremony).
+fn follow_published(state: &AppState, which: &dyn Fn(&str) -> bool) -> Result<(), ironpki_authority::Error> {
     let store = state.authority.store();
-    for ca in state.ca_certs.keys() {
+    for ca in state.ca_certs.keys().filter(|ca| which(ca)) {
         let published = state.published(ca).unwrap_or_default();
         let serving = [&published.full, &published.delta].iter().filter_map(|c| c.as_ref().map(|c| c.number)).max().unwrap_or(0);
         if store.last_crl_number(ca)? > serving {

@@ -70,8 +70,8 @@ impl Default for Metrics {
 
 /// Gauges computed when scraped.
 pub struct Snapshot {
-    /// (ca, kind "full"|"delta", age seconds, size bytes, number)
-    pub crls: Vec<(String, &'static str, i64, usize, i64)>,
+    /// (ca, kind "full"|"delta", age seconds, size bytes, number, seconds to nextUpdate)
+    pub crls: Vec<(String, &'static str, i64, usize, i64, i64)>,
     /// (profile, within "7d"|"30d", count)
     pub expiring: Vec<(String, &'static str, u64)>,
     pub certificates: u64,
@@ -119,16 +119,25 @@ impl Metrics {
             histogram(&mut out, family);
         }
         header(&mut out, "ironpki_crl_age_seconds", "Seconds since thisUpdate of the CRL being served.", "gauge");
-        for (ca, kind, age, _, _) in &snapshot.crls {
+        for (ca, kind, age, ..) in &snapshot.crls {
             sample(&mut out, "ironpki_crl_age_seconds", &[("ca", ca), ("kind", kind)], *age as f64);
         }
         header(&mut out, "ironpki_crl_size_bytes", "Size of the CRL being served.", "gauge");
-        for (ca, kind, _, size, _) in &snapshot.crls {
+        for (ca, kind, _, size, ..) in &snapshot.crls {
             sample(&mut out, "ironpki_crl_size_bytes", &[("ca", ca), ("kind", kind)], *size as f64);
         }
         header(&mut out, "ironpki_crl_number", "CRL number of the CRL being served.", "gauge");
-        for (ca, kind, _, _, number) in &snapshot.crls {
+        for (ca, kind, _, _, number, _) in &snapshot.crls {
             sample(&mut out, "ironpki_crl_number", &[("ca", ca), ("kind", kind)], *number as f64);
+        }
+        header(
+            &mut out,
+            "ironpki_crl_expires_in_seconds",
+            "Seconds until nextUpdate of the CRL being served (negative once past): an offline root's CRL needs a key ceremony before it lapses.",
+            "gauge",
+        );
+        for (ca, kind, _, _, _, left) in &snapshot.crls {
+            sample(&mut out, "ironpki_crl_expires_in_seconds", &[("ca", ca), ("kind", kind)], *left as f64);
         }
         header(
             &mut out,

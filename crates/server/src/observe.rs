@@ -31,7 +31,7 @@ pub async fn snapshot(state: &Arc<AppState>) -> Result<Snapshot, ApiError> {
         let published = state.published(ca).unwrap_or_default();
         for (kind, crl) in [("full", &published.full), ("delta", &published.delta)] {
             if let Some(c) = crl {
-                crls.push((ca.clone(), kind, now - c.this_update, c.der.len(), c.number));
+                crls.push((ca.clone(), kind, now - c.this_update, c.der.len(), c.number, c.next_update - now));
             }
         }
     }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use ironpki_authority::ocsp::OcspResponder;
-use ironpki_authority::Authority;
+use ironpki_authority::{Authority, CaRecordExt};
 use ironpki_store::CrlRecord;
 
 use crate::api::RateLimiter;
@@ -24,6 +24,8 @@ pub struct AppState {
     pub ca_certs: HashMap<String, Vec<u8>>,
     pub roots_pem: String,
     pub crls: RwLock<HashMap<String, Published>>,
+    /// CAs whose key is offline: their CRLs come from key ceremonies.
+    pub offline_cas: Vec<String>,
     /// None when `revocation.ocsp` is off.
     pub ocsp: Option<Arc<OcspResponder>>,
     pub metrics: Arc<Metrics>,
@@ -47,6 +49,7 @@ impl AppState {
         let cas = authority.cas()?;
         let ca_certs = cas.iter().map(|c| (c.name.clone(), c.der.clone())).collect();
         let roots_pem = authority.roots_pem()?;
+        let offline_cas = cas.iter().filter(|c| c.key_offline()).map(|c| c.name.clone()).collect();
         let mut crls = HashMap::new();
         for ca in &cas {
             let published = Published {
@@ -64,6 +67,7 @@ impl AppState {
             ca_certs,
             roots_pem,
             crls: RwLock::new(crls),
+            offline_cas,
             ocsp,
             metrics,
             issuance,

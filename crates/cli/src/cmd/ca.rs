@@ -39,6 +39,16 @@ pub fn run(ctx: &Ctx, cmd: CaCommand) -> Result<ExitCode, Failure> {
             }
             println!("revoked CA {} (serial {}, issuer {}, reason {reason})", ca.name, ca.serial, ca.parent.unwrap_or_default());
         }
+        CaCommand::SignCrl { ca, key_dir, next_update } => {
+            let validity = next_update.map(|v| super::duration("--next-update", &v)).transpose()?;
+            let done = authority.sign_offline_crl(&ca, &key_dir, &ctx.passphrase(false)?, validity)?;
+            if ctx.json {
+                return output::json(&done).map(|_| ExitCode::SUCCESS);
+            }
+            println!("signed CRL {} of {ca}: {} entries, next update {}", done.crl.number, done.crl.entries, output::time(done.crl.next_update));
+            println!("signed OCSP responder {} until {}: {}", done.responder_serial, output::time(done.responder_not_after), done.responder_cert);
+            println!("`ironpki serve` publishes both (a running one picks the CRL up within a second; the responder at its next start)");
+        }
         CaCommand::Show { name, pem } => {
             let ca = authority.ca(&name)?;
             if pem {
