@@ -12,8 +12,12 @@
 //! statement with a journal of its own). v11 lets a CA be revoked (SQLite rebuilds the
 //! `cas` table to change its CHECK constraint).
 
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::Error;
+
 /// Versioned migrations; the index + 1 is the schema version.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE cas (
     name       TEXT PRIMARY KEY,
     role       TEXT NOT NULL CHECK (role IN ('root', 'intermediate')),
@@ -160,3 +164,28 @@ DROP TABLE cas;
 ALTER TABLE cas_v11 RENAME TO cas;
 "#];
 
+/// Applies the migrations the store lacks, in one transaction. Foreign keys are off
+/// meanwhile (a migration may rebuild a referenced table, as SQLite's ALTER TABLE
+/// procedure does) and checked before the commit.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(Error::SchemaTooNew { found: current, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        if tx.prepare("PRAGMA foreign_key_check")?.exists([])? {
+            return Err(Error::Backend("a migration left rows whose foreign keys do not match".into()));
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated
+}
