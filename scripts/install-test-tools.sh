@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and the machine lacks: openssl, curl, nginx and
+# Installs what the test suite needs and the machine lacks: openssl, curl, jq, nginx and
 # promtool (Debian), pkilint, schemathesis and pyhanko-certvalidator (PyPI, into
 # .tools/venv), and starts PostgreSQL. Safe to run again.
 set -euo pipefail
@@ -12,6 +12,7 @@ CERTVALIDATOR_VERSION=0.33.0
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
+command -v jq >/dev/null || missing+=(jq)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -70,6 +70,8 @@ pub enum Action<'a> {
     ManageTokens,
     /// Revoke a CA.
     ManageCas,
+    /// Write synthetic records for the benchmark harness.
+    LoadSynthetic,
 }
 
 impl Action<'_> {
@@ -81,6 +83,7 @@ impl Action<'_> {
             Action::Revoke { .. } => "revoke",
             Action::ManageTokens => "manage-tokens",
             Action::ManageCas => "manage-cas",
+            Action::LoadSynthetic => "load-synthetic",
         }
     }
 }
@@ -114,7 +117,7 @@ impl Authority {
         };
         match action {
             Action::Read | Action::ReadAudit => need(Role::Auditor),
-            Action::ManageTokens | Action::ManageCas => need(Role::Admin),
+            Action::ManageTokens | Action::ManageCas | Action::LoadSynthetic => need(Role::Admin),
             Action::Issue { profile, common_name, sans } => {
                 need(Role::Operator)?;
                 if caller.role == Role::Admin {

@@ -80,7 +80,9 @@ impl Authority {
         Ok(())
     }
 
-    pub fn store(&self) -> &dyn Store {
+    /// The store: only the authority reads and writes it; front ends go through the
+    /// authority's methods, which check the caller.
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
@@ -117,12 +119,12 @@ impl Authority {
         self.config.profiles.keys().cloned().collect()
     }
 
-    pub fn cas(&self) -> Result<Vec<CaRecord>, Error> {
+    pub(crate) fn all_cas(&self) -> Result<Vec<CaRecord>, Error> {
         Ok(self.store.cas()?)
     }
 
-    pub fn ca(&self, name: &str) -> Result<CaRecord, Error> {
-        self.cas()?
+    pub(crate) fn ca_record(&self, name: &str) -> Result<CaRecord, Error> {
+        self.all_cas()?
             .into_iter()
             .find(|c| c.name == name)
             .ok_or_else(|| Error::NotFound(format!("no CA named {name:?}")))
@@ -131,7 +133,7 @@ impl Authority {
     /// The trust bundle: every active root, PEM.
     pub fn roots_pem(&self) -> Result<String, Error> {
         Ok(self
-            .cas()?
+            .all_cas()?
             .iter()
             .filter(|c| c.role == "root" && c.status == "active")
             .map(|c| ironpki_x509::pem::cert(&c.der))
@@ -140,7 +142,7 @@ impl Authority {
 
     /// CA certificates from `issuer` up to, not including, its root.
     pub fn chain_for(&self, issuer: &str) -> Result<Vec<Vec<u8>>, Error> {
-        let cas = self.cas()?;
+        let cas = self.all_cas()?;
         let mut chain = Vec::new();
         let mut current = cas.iter().find(|c| c.name == issuer);
         while let Some(ca) = current {
@@ -163,7 +165,7 @@ impl Authority {
         if self.read_issuers().contains_key(ca) {
             return Ok(());
         }
-        let record = self.ca(ca)?;
+        let record = self.ca_record(ca)?;
         let issuing = crate::cas::load_issuing(&self.config, &record, passphrase)?;
         let unlocked = Unlocked { ca: issuing, chain: self.chain_for(ca)? };
         self.issuers.write().unwrap_or_else(|p| p.into_inner()).insert(ca.to_string(), Arc::new(unlocked));
@@ -185,7 +187,7 @@ impl Authority {
         if let Some(unlocked) = self.read_issuers().get(name) {
             return Ok(unlocked.clone());
         }
-        match self.ca(name) {
+        match self.ca_record(name) {
             Ok(ca) if ca.status != "active" => Err(Error::Refused(format!("CA {name:?} is {}: it signs nothing", ca.status))),
             _ => Err(Error::Internal(format!("CA {name:?} is locked: unlock it with the passphrase first"))),
         }

@@ -47,7 +47,7 @@ impl Authority {
     /// responder's key is written encrypted beside the CA certificate for `serve`. The
     /// key is used for this call only.
     pub fn sign_offline_crl(&self, ca: &str, key_dir: &Path, passphrase: &Passphrase, next_update: Option<Duration>) -> Result<Ceremony, Error> {
-        let record = self.ca(ca)?;
+        let record = self.ca_record(ca)?;
         if !record.key_ref.starts_with(OFFLINE) {
             return Err(Error::Refused(format!("the key of CA {ca:?} is online: `serve` publishes its CRLs (or use `crl generate`)")));
         }

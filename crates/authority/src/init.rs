@@ -169,7 +169,7 @@ fn create(
     let root_der = build::self_signed_root(
         &CaSpec {
             subject: &root_cfg.subject,
-            serial: Serial::generate(&rng)?,
+            serial: Serial::generate(now, &rng)?,
             not_before,
             not_after: root_not_after,
             path_len: None,
@@ -197,7 +197,7 @@ fn create(
         let der = root_signer.sign_ca(
             &CaSpec {
                 subject: &inter.subject,
-                serial: Serial::generate(&rng)?,
+                serial: Serial::generate(now, &rng)?,
                 not_before,
                 not_after: years_after(now, inter.validity_years).min(root_not_after),
                 path_len: Some(inter.path_len),

@@ -205,7 +205,7 @@ impl Authority {
         let mut origin = failed.origin;
         let mut last = error;
         for _ in 0..SERIAL_ATTEMPTS {
-            if !matches!(self.store.certificates_by_serial(&failed.row.0.serial), Ok(found) if !found.is_empty()) {
+            if !matches!(self.store.certificates_by_serial(&failed.row.0.serial, self.now().unix_timestamp()), Ok(found) if !found.is_empty()) {
                 return Err(Error::Internal(format!("recording the certificate failed: {last}")));
             }
             let again = self.prepare(origin)?;
@@ -261,7 +261,7 @@ impl Authority {
                 issuer.not_after
             )));
         }
-        let serial = Serial::generate(&self.rng)?;
+        let serial = Serial::generate(self.now(), &self.rng)?;
         let signed = issuer.issue(&grant, &public_key_raw, &serial, now, self.config.backdate.0)?;
 
         let serial_hex = serial.to_hex();

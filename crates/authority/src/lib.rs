@@ -19,18 +19,24 @@ mod init;
 mod issue;
 mod listener;
 pub mod ocsp;
+pub mod publication;
+mod reads;
 mod revoke;
+mod synthetic;
 mod tokens;
 
 pub use access::{Action, Caller};
 pub use cas::CaRecordExt;
 pub use ceremony::Ceremony;
+pub use reads::{AuditCheck, PublicCa};
 pub use authority::Authority;
 pub use tokens::{NewToken, TokenSecret, CREDENTIAL_CACHE};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use home::Home;
 pub use init::{init, AdminCredential, InitOptions, InitReport};
 pub use issue::{CertFiles, Issued, IssueRequest, KeyRequest, Prepared, Subject as RequestSubject, CERT_FILES};
 pub use listener::{LISTENER_PROFILE, LISTENER_VALIDITY};
 pub use ironpki_signer::Passphrase;
+/// The records front ends read and show; the store itself stays inside the authority.
+pub use ironpki_store::{AuditEntry, CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, StatusFilter, TokenRecord};

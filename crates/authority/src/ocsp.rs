@@ -115,7 +115,7 @@ impl OcspResponder {
     /// renewed here.
     fn adopt_ceremony_responders(&self) -> Result<(), Error> {
         for (ca, (key, cert_der)) in self.authority.ceremony_responders() {
-            let issuer_der = self.authority.ca(&ca)?.der;
+            let issuer_der = self.authority.ca_record(&ca)?.der;
             let delegate = Delegate { ca: ca.clone(), issuer: IssuerId::from_cert(&issuer_der)?, key, cert_der, renew_at: i64::MAX };
             self.delegates.write().unwrap_or_else(|p| p.into_inner()).insert(ca, Arc::new(delegate));
         }
@@ -314,7 +314,7 @@ fn status_name(status: &CertStatus) -> &'static str {
 /// delegated OCSP responder certificate valid for `validity` (at most the CA's life).
 pub(crate) fn issue_responder(authority: &Authority, ca: &IssuingCa, validity: std::time::Duration) -> Result<(GeneratedKey, ironpki_x509::build::Signed), Error> {
     let generated = SoftwareKey::generate(KeyType::EcdsaP256)?;
-    let serial = Serial::generate(&authority.rng)?;
+    let serial = Serial::generate(authority.now(), &authority.rng)?;
     let now = authority.now();
     let signed =
         ca.issue_ocsp_responder((generated.key.public_key_raw(), KeyType::EcdsaP256), &serial, now, authority.config.backdate.0, validity)?;
@@ -341,4 +341,25 @@ pub(crate) fn issue_responder(authority: &Authority, ca: &IssuingCa, validity: s
     );
     authority.store().put_certificates(&[(record, event)])?;
     Ok((generated, signed))
+}
+
+impl Authority {
+    /// Acts on the revocations recorded after sequence number `seen`, by any process:
+    /// retires revoked CAs from signing, and has `responder` re-sign at once what it holds
+    /// for the revoked certificates. Returns the last sequence number acted on and the
+    /// CAs retired.
+    pub fn follow_revocations(&self, seen: i64, responder: Option<&OcspResponder>) -> Result<(i64, Vec<String>), Error> {
+        let mut after = seen;
+        let mut retired = Vec::new();
+        loop {
+            let batch = self.store().revoked_since(after, 10_000)?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            retired.extend(self.retire_revoked_cas(&batch)?);
+            if let Some(r) = responder {
+                r.revoked(&batch)?;
+            }
+        }
+        Ok((after, retired))
+    }
 }

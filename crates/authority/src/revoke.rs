@@ -13,9 +13,9 @@ use crate::{Authority, Error};
 
 impl Authority {
     /// The certificate with this serial; `issuer` picks one when several CAs used it.
-    pub fn certificate(&self, serial: &str, issuer: Option<&str>) -> Result<CertRecord, Error> {
+    pub(crate) fn certificate(&self, serial: &str, issuer: Option<&str>) -> Result<CertRecord, Error> {
         let serial: Serial = serial.parse()?;
-        let mut found = self.store.certificates_by_serial(&serial.to_hex())?;
+        let mut found = self.store.certificates_by_serial(&serial.to_hex(), self.now().unix_timestamp())?;
         if let Some(issuer) = issuer {
             found.retain(|c| c.issuer == issuer);
         }
@@ -81,12 +81,12 @@ impl Authority {
         if caller.role != Role::Admin {
             for serial in serials {
                 let serial = serial.parse::<Serial>()?.to_hex();
-                for cert in self.store.certificates_by_serial(&serial)?.iter().filter(|c| c.issuer == issuer) {
+                for cert in self.store.certificates_by_serial(&serial, self.now().unix_timestamp())?.iter().filter(|c| c.issuer == issuer) {
                     self.authorize(caller, &Action::Revoke { cert })?;
                 }
             }
         }
-        let ca_serials: Vec<String> = self.cas()?.into_iter().filter(|c| c.parent.as_deref() == Some(issuer)).map(|c| c.serial).collect();
+        let ca_serials: Vec<String> = self.all_cas()?.into_iter().filter(|c| c.parent.as_deref() == Some(issuer)).map(|c| c.serial).collect();
         for serial in serials {
             let serial = serial.parse::<Serial>()?.to_hex();
             if ca_serials.contains(&serial) {
@@ -132,7 +132,7 @@ impl Authority {
         let mut by_issuer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for serial in serials {
             let serial = serial.parse::<Serial>()?.to_hex();
-            for cert in self.store.certificates_by_serial(&serial)? {
+            for cert in self.store.certificates_by_serial(&serial, self.now().unix_timestamp())? {
                 if issuer.is_none_or(|i| i == cert.issuer) {
                     by_issuer.entry(cert.issuer).or_default().push(cert.serial);
                 }
@@ -153,7 +153,7 @@ impl Authority {
     /// change in one transaction, with a `cert.revoked` and a `ca.revoked` audit entry.
     pub fn revoke_ca(&self, caller: &Caller, name: &str, reason: Reason, invalidity_date: Option<i64>) -> Result<CaRecord, Error> {
         self.authorize(caller, &Action::ManageCas)?;
-        let ca = self.ca(name)?;
+        let ca = self.ca_record(name)?;
         let Some(parent) = ca.parent.clone() else {
             return Err(Error::Refused(format!(
                 "CA {name:?} is a root: a root is not revoked but taken out of the trust bundles that hold it"
@@ -163,7 +163,7 @@ impl Authority {
             return Err(Error::Conflict(format!("CA {name:?} is already revoked")));
         }
         // A PKI created before CA certificates were recorded: record it first.
-        if !self.store.certificates_by_serial(&ca.serial)?.iter().any(|c| c.issuer == parent) {
+        if !self.store.certificates_by_serial(&ca.serial, self.now().unix_timestamp())?.iter().any(|c| c.issuer == parent) {
             self.store.put_certificates(&[ca_certificate(self, &ca)?])?;
         }
         let revocation = Revocation { at: self.now().unix_timestamp(), reason: reason.code(), invalidity_date };
@@ -175,14 +175,14 @@ impl Authority {
         ];
         self.store.revoke_ca(name, &parent, &ca.serial, &revocation, &events)?;
         self.issuers.write().unwrap_or_else(|p| p.into_inner()).remove(name);
-        self.ca(name)
+        self.ca_record(name)
     }
 
     /// Stops signing with the unlocked CAs whose certificates are among `revoked`;
     /// returns their names.
     pub fn retire_revoked_cas(&self, revoked: &[RevokedEntry]) -> Result<Vec<String>, Error> {
         let retired: Vec<String> = self
-            .cas()?
+            .all_cas()?
             .into_iter()
             .filter(|ca| revoked.iter().any(|e| Some(&e.issuer) == ca.parent.as_ref() && e.serial == ca.serial))
             .map(|ca| ca.name)
@@ -192,7 +192,7 @@ impl Authority {
     }
 
     fn ca_not_a_certificate(&self, issuer: &str, serial: &str) -> Error {
-        let name = self.cas().ok().and_then(|cas| cas.into_iter().find(|c| c.parent.as_deref() == Some(issuer) && c.serial == serial));
+        let name = self.all_cas().ok().and_then(|cas| cas.into_iter().find(|c| c.parent.as_deref() == Some(issuer) && c.serial == serial));
         let name = name.map(|c| c.name).unwrap_or_else(|| "NAME".into());
         Error::Refused(format!("serial {serial} is the certificate of CA {name:?}: revoke it with `ironpki ca revoke {name}`"))
     }

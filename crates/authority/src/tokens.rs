@@ -188,7 +188,7 @@ impl Authority {
             Some(r) => r,
             None => {
                 let serial = ironpki_x509::inspect::summarize(der)?.serial;
-                let r = self.store.certificates_by_serial(&serial)?.into_iter().find(|c| c.der == der);
+                let r = self.store.certificates_by_serial(&serial, self.now().unix_timestamp())?.into_iter().find(|c| c.der == der);
                 remember(&self.credentials.certs, key, r.clone());
                 r
             }

@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ironpki_authority::{Authority, Caller, Home, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
+use ironpki_authority::{Authority, Caller, CertFilter, Home, InitOptions, IssueRequest, Passphrase, RequestSubject, SystemClock};
 use ironpki_signer::{Signer, SoftwareKey};
-use ironpki_store::CertFilter;
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::KeyType;
 
@@ -49,15 +48,15 @@ fn hundred_thousand_serials_then_a_crl_of_all_of_them() {
             assert!(returned.insert(issued.serial.to_hex()), "duplicate serial {}", issued.serial);
         }
     }
-    let mut stored = authority.store().list_certificates(&CertFilter { now: 0, ..CertFilter::default() }).unwrap();
+    let mut stored = authority.list_certificates(&Caller::local("test"), &CertFilter { now: 0, ..CertFilter::default() }).unwrap();
     stored.retain(|c| c.profile != "admin" && c.profile != "ca");
     assert_eq!(stored.len(), N);
     let stored: HashSet<String> = stored.into_iter().map(|c| c.serial).collect();
     assert_eq!(stored, returned, "every returned certificate is in the store");
     // The serial in the DER is the one recorded.
-    let one = authority.store().certificates_by_serial(returned.iter().next().unwrap()).unwrap();
-    let summary = ironpki_x509::inspect::summarize(&one[0].der).unwrap();
-    assert_eq!(summary.serial, one[0].serial);
+    let one = authority.show_certificate(&Caller::local("test"), returned.iter().next().unwrap(), None).unwrap();
+    let summary = ironpki_x509::inspect::summarize(&one.der).unwrap();
+    assert_eq!(summary.serial, one.serial);
 
     let all: Vec<String> = returned.iter().cloned().collect();
     let mut reported = 0;

@@ -74,12 +74,6 @@ macro_rules! refused_from {
 }
 refused_from!(ironpki_x509::Error, ironpki_signer::Error, ironpki_config::Error);
 
-impl From<ironpki_store::Error> for Failure {
-    fn from(e: ironpki_store::Error) -> Failure {
-        Failure(e.to_string(), 3)
-    }
-}
-
 pub fn fail(msg: impl Into<String>) -> Failure {
     Failure(msg.into(), 1)
 }

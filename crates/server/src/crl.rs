@@ -6,14 +6,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ironpki_store::CrlRecord;
+use ironpki_authority::publication::{Published, Round};
+use ironpki_authority::CrlRecord;
 
 use crate::http::{cache_headers, problem};
 use crate::{AppState, POLL};
-
-/// Above this many entries, a revocation refreshes the delta CRL at once and the full
-/// CRL on its schedule; below it, both at once.
-pub const FULL_ON_CHANGE_LIMIT: i64 = 100_000;
 
 /// `GET /crl/NAME.crl` (full) and `GET /crl/NAME-delta.crl` (delta).
 pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
@@ -27,7 +24,7 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(file): Path<String>) -
     if !state.ca_certs.contains_key(ca) {
         return problem(StatusCode::NOT_FOUND, "unknown-ca", format!("no CA named {ca:?}"));
     }
-    let published = state.published(ca).unwrap_or_default();
+    let published: Published = state.crls.published(ca);
     let Some(crl) = (if delta { published.delta } else { published.full }) else {
         return problem(StatusCode::NOT_FOUND, "no-crl", format!("no {} CRL of {ca:?} has been published", if delta { "delta" } else { "full" }));
     };
@@ -55,7 +52,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let mut warnings = Vec::new();
     let mut expired = false;
     for ca in state.ca_certs.keys() {
-        let published = state.published(ca).unwrap_or_default();
+        let published: Published = state.crls.published(ca);
         let describe = |crl: &Option<Arc<CrlRecord>>| match crl {
             Some(c) => serde_json::json!({ "number": c.number, "entries": c.entries, "this_update": c.this_update,
                                            "next_update": c.next_update, "expired": now >= c.next_update }),
@@ -88,112 +85,29 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// The lease that makes one replica the CRL publisher.
-pub const LEASE: &str = "crl-publisher";
-/// How long the lease runs without renewal: a dead publisher is replaced after this.
-pub const LEASE_SECONDS: i64 = 10;
-
-/// Polls the store until the task is aborted. The replica holding the publisher lease
-/// publishes CRLs as they are due (renewing the lease at half its term); the others
-/// serve what it published, picked up from the store within a poll.
-pub async fn publish_forever(state: Arc<AppState>, seq: Option<i64>, held_until: i64) {
-    let (mut last_seq, mut held_until) = (seq, held_until);
+/// Runs publication rounds until the task is aborted: the replica holding the publisher
+/// lease publishes CRLs as they are due; the others serve what it published, picked up
+/// from the store within a poll (the authority decides; this schedules and logs).
+pub async fn publish_forever(state: Arc<AppState>) {
     loop {
         tokio::time::sleep(POLL).await;
         let st = state.clone();
-        let (seen, held) = (last_seq, held_until);
-        match tokio::task::spawn_blocking(move || publish_or_follow(&st, seen, held)).await {
-            Ok(Ok((seq, held))) => (last_seq, held_until) = (seq, held),
+        match tokio::task::spawn_blocking(move || st.crls.round(&st.authority)).await {
+            Ok(Ok(round)) => log_round(&state, &round),
             Ok(Err(e)) => tracing::error!(error = %e, "CRL publication failed; retrying"),
             Err(e) => tracing::error!(error = %e, "CRL publisher task failed"),
         }
     }
 }
 
-/// One round: keep or take the lease, then publish (holder) or follow (others).
-/// Returns the revocation sequence acted on (None when following) and the lease's end.
-pub fn publish_or_follow(state: &AppState, last_seq: Option<i64>, held_until: i64) -> Result<(Option<i64>, i64), ironpki_authority::Error> {
-    let now = state.authority.now().unix_timestamp();
-    let mut held = held_until;
-    if now + LEASE_SECONDS / 2 >= held {
-        let was_holder = held > now;
-        held = if state.authority.store().acquire_lease(LEASE, &state.replica, now, LEASE_SECONDS)? { now + LEASE_SECONDS } else { 0 };
-        if held > now && !was_holder {
-            tracing::info!(replica = state.replica, "took the CRL publisher lease");
-        } else if held == 0 && was_holder {
-            tracing::warn!(replica = state.replica, "lost the CRL publisher lease");
-        }
+pub fn log_round(state: &AppState, round: &Round) {
+    match round.lease_changed {
+        Some(true) => tracing::info!(replica = state.replica, "took the CRL publisher lease"),
+        Some(false) => tracing::warn!(replica = state.replica, "lost the CRL publisher lease"),
+        None => {}
     }
-    if held > now {
-        let seq = publish_due(state, if held_until > now { last_seq } else { None })?;
-        // CRLs of offline CAs come from key ceremonies, recorded by another process.
-        let unlocked = state.authority.unlocked_cas();
-        follow_published(state, &|ca| !unlocked.iter().any(|u| u == ca))?;
-        Ok((Some(seq), held))
-    } else {
-        follow_published(state, &|_| true)?;
-        Ok((None, 0))
+    for crl in &round.published {
+        let kind = if crl.base_number.is_some() { "delta" } else { "full" };
+        tracing::info!(ca = crl.issuer, number = crl.number, entries = crl.entries, kind, "published CRL");
     }
-}
-
-/// Serves the newest CRLs in the store of the CAs `which` selects (published by the
-/// replica holding the lease, or at a key ceremony).
-fn follow_published(state: &AppState, which: &dyn Fn(&str) -> bool) -> Result<(), ironpki_authority::Error> {
-    let store = state.authority.store();
-    for ca in state.ca_certs.keys().filter(|ca| which(ca)) {
-        let published = state.published(ca).unwrap_or_default();
-        let serving = [&published.full, &published.delta].iter().filter_map(|c| c.as_ref().map(|c| c.number)).max().unwrap_or(0);
-        if store.last_crl_number(ca)? > serving {
-            for delta in [false, true] {
-                if let Some(crl) = store.latest_crl(ca, delta)? {
-                    state.set_published(ca, crl);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Publishes what is due for every CA whose key is online; returns the revocation
-/// sequence number it acted on.
-pub fn publish_due(state: &AppState, last_seq: Option<i64>) -> Result<i64, ironpki_authority::Error> {
-    let authority = &state.authority;
-    let store = authority.store();
-    let seq = store.revocation_seq()?;
-    let changed = last_seq != Some(seq);
-    let now = authority.now().unix_timestamp();
-    // A CA revoked while serving is retired from signing: it publishes no more CRLs.
-    for ca in &authority.unlocked_cas() {
-        let published = state.published(ca).unwrap_or_default();
-        let due = |crl: &Option<Arc<CrlRecord>>| match crl {
-            None => true,
-            Some(c) => now >= authority.crl_refresh_at(c),
-        };
-        let pending_after = |crl: &Option<Arc<CrlRecord>>| -> Result<bool, ironpki_authority::Error> {
-            Ok(match crl {
-                Some(c) => changed && store.revoked_after(ca, c.revocation_seq)?,
-                None => false,
-            })
-        };
-        let full_pending = pending_after(&published.full)?;
-        // Without delta CRLs, every revocation needs a new full CRL.
-        let small = !authority.publishes_delta(ca) || published.full.as_ref().is_none_or(|f| f.entries < FULL_ON_CHANGE_LIMIT);
-        let mut new_full = false;
-        if due(&published.full) || (full_pending && small) {
-            let crl = authority.generate_crl(ca, false)?;
-            tracing::info!(ca, number = crl.number, entries = crl.entries, "published full CRL");
-            state.set_published(ca, crl);
-            new_full = true;
-        }
-        if !authority.publishes_delta(ca) {
-            continue;
-        }
-        let delta_pending = pending_after(&published.delta)? || (published.delta.is_none() && full_pending);
-        if new_full || due(&published.delta) || delta_pending {
-            let crl = authority.generate_crl(ca, true)?;
-            tracing::info!(ca, number = crl.number, entries = crl.entries, "published delta CRL");
-            state.set_published(ca, crl);
-        }
-    }
-    Ok(seq)
 }

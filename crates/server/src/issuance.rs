@@ -171,7 +171,7 @@ fn commit_loop(authority: &Authority, metrics: &Metrics, tally: &Tally, jobs: &R
             let _ = reply.send(result);
         }
         // The store's upkeep (SQLite's checkpoint) once the batch is answered, not inside it.
-        authority.store().after_commit();
+        authority.after_commit();
     }
 }
 

@@ -38,8 +38,6 @@ pub const POLL: Duration = Duration::from_millis(100);
 pub enum Error {
     #[error("{0}")]
     Authority(#[from] ironpki_authority::Error),
-    #[error("{0}")]
-    Store(#[from] ironpki_store::Error),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
     #[error("TLS: {0}")]
@@ -89,16 +87,13 @@ pub async fn serve(
     // The publisher publishes CRLs that are missing or due before the first request is
     // answered; the OCSP watcher starts from the revocations already known.
     let first = state.clone();
-    let (published, held_until, seq) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let (published, held) = crl::publish_or_follow(&first, None, 0)?;
-        Ok((published, held, first.authority.store().revocation_seq()?))
+    let seq = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        crl::log_round(&first, &first.crls.round(&first.authority)?);
+        Ok(first.authority.revocation_seq()?)
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;
-    let mut tasks = vec![
-        tokio::spawn(crl::publish_forever(state.clone(), published, held_until)),
-        tokio::spawn(ocsp::watch_forever(state.clone(), seq)),
-    ];
+    let mut tasks = vec![tokio::spawn(crl::publish_forever(state.clone())), tokio::spawn(ocsp::watch_forever(state.clone(), seq))];
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let https_server = match https {
@@ -137,6 +132,6 @@ pub async fn serve(
         task.abort();
     }
     let releasing = state_for_release;
-    let _ = tokio::task::spawn_blocking(move || releasing.authority.store().release_lease(crl::LEASE, &releasing.replica)).await;
+    let _ = tokio::task::spawn_blocking(move || releasing.crls.release(&releasing.authority)).await;
     Ok(result?)
 }

@@ -9,6 +9,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use ironpki_authority::{Action, Caller};
 use tracing::Instrument;
 
 use crate::api::error::ApiError;
@@ -24,11 +25,12 @@ type Expiring = Vec<(String, &'static str, u64)>;
 #[derive(Default)]
 pub struct CountsCache(Mutex<Option<(Instant, Expiring, u64)>>);
 
-pub async fn snapshot(state: &Arc<AppState>) -> Result<Snapshot, ApiError> {
+/// The scrape-time gauges, for a caller allowed to read them.
+pub async fn snapshot(state: &Arc<AppState>, caller: Caller) -> Result<Snapshot, ApiError> {
     let now = state.authority.now().unix_timestamp();
     let mut crls = Vec::new();
     for ca in state.ca_certs.keys() {
-        let published = state.published(ca).unwrap_or_default();
+        let published = state.crls.published(ca);
         for (kind, crl) in [("full", &published.full), ("delta", &published.delta)] {
             if let Some(c) = crl {
                 crls.push((ca.clone(), kind, now - c.this_update, c.der.len(), c.number, c.next_update - now));
@@ -37,25 +39,29 @@ pub async fn snapshot(state: &Arc<AppState>) -> Result<Snapshot, ApiError> {
     }
     crls.sort();
     let cached = state.counts.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let (expiring, certificates) = match cached {
-        Some((at, expiring, total)) if at.elapsed() < COUNTS_TTL => (expiring, total),
-        _ => {
-            let authority = state.authority.clone();
-            let (expiring, total) = crate::api::blocking(move || -> Result<_, ironpki_authority::Error> {
-                let store = authority.store();
+    let authority = state.authority.clone();
+    let (expiring, certificates, fresh) = crate::api::blocking(move || -> Result<_, ironpki_authority::Error> {
+        match cached {
+            // Counts read for an earlier caller are shown only once this one may read them.
+            Some((at, expiring, total)) if at.elapsed() < COUNTS_TTL => {
+                authority.authorize(&caller, &Action::Read)?;
+                Ok((expiring, total, false))
+            }
+            _ => {
                 let mut expiring = Vec::new();
                 for (label, days) in [("7d", 7), ("30d", 30)] {
-                    for (profile, n) in store.count_expiring(now, now + days * 86_400)? {
+                    for (profile, n) in authority.expiring_counts(&caller, now + days * 86_400)? {
                         expiring.push((profile, label, n));
                     }
                 }
-                Ok((expiring, store.count_certificates()?))
-            })
-            .await?;
-            *state.counts.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), expiring.clone(), total));
-            (expiring, total)
+                Ok((expiring, authority.count_certificates(&caller)?, true))
+            }
         }
-    };
+    })
+    .await?;
+    if fresh {
+        *state.counts.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), expiring.clone(), certificates));
+    }
     Ok(Snapshot { crls, expiring, certificates })
 }
 

@@ -87,18 +87,9 @@ pub async fn watch_forever(state: Arc<AppState>, mut seen: i64) {
         let (st, responder) = (state.clone(), state.ocsp.clone());
         let maintain = last_maintenance.elapsed() >= Duration::from_secs(60);
         let result = tokio::task::spawn_blocking(move || -> Result<i64, ironpki_authority::Error> {
-            let store = st.authority.store();
-            let mut after = seen;
-            loop {
-                let batch = store.revoked_since(after, 10_000)?;
-                let Some(last) = batch.last() else { break };
-                after = last.seq;
-                for ca in st.authority.retire_revoked_cas(&batch)? {
-                    tracing::warn!(ca, "CA revoked: it signs nothing more here");
-                }
-                if let Some(r) = &responder {
-                    r.revoked(&batch)?;
-                }
+            let (after, retired) = st.authority.follow_revocations(seen, responder.as_deref())?;
+            for ca in retired {
+                tracing::warn!(ca, "CA revoked: it signs nothing more here");
             }
             if let Some(r) = responder.as_ref().filter(|_| maintain) {
                 r.maintain()?;

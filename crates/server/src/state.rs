@@ -1,9 +1,9 @@
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use ironpki_authority::ocsp::OcspResponder;
-use ironpki_authority::{Authority, CaRecordExt};
-use ironpki_store::CrlRecord;
+use ironpki_authority::publication::CrlPublisher;
+use ironpki_authority::Authority;
 
 use crate::api::RateLimiter;
 use crate::issuance::Issuance;
@@ -11,19 +11,13 @@ use crate::metrics::Metrics;
 use crate::observe::CountsCache;
 use crate::Error;
 
-/// The CRLs being served for one CA.
-#[derive(Default, Clone)]
-pub struct Published {
-    pub full: Option<Arc<CrlRecord>>,
-    pub delta: Option<Arc<CrlRecord>>,
-}
-
 pub struct AppState {
     pub authority: Arc<Authority>,
     /// CA name → certificate DER (for /ca/NAME.crt).
     pub ca_certs: HashMap<String, Vec<u8>>,
     pub roots_pem: String,
-    pub crls: RwLock<HashMap<String, Published>>,
+    /// The CRLs served, and this replica's part in publishing them.
+    pub crls: CrlPublisher,
     /// CAs whose key is offline: their CRLs come from key ceremonies.
     pub offline_cas: Vec<String>,
     /// None when `revocation.ocsp` is off.
@@ -46,18 +40,11 @@ impl AppState {
     }
 
     fn load(authority: Arc<Authority>) -> Result<AppState, Error> {
-        let cas = authority.cas()?;
+        let cas = authority.public_cas()?;
         let ca_certs = cas.iter().map(|c| (c.name.clone(), c.der.clone())).collect();
         let roots_pem = authority.roots_pem()?;
-        let offline_cas = cas.iter().filter(|c| c.key_offline()).map(|c| c.name.clone()).collect();
-        let mut crls = HashMap::new();
-        for ca in &cas {
-            let published = Published {
-                full: authority.store().latest_crl(&ca.name, false)?.map(Arc::new),
-                delta: authority.store().latest_crl(&ca.name, true)?.map(Arc::new),
-            };
-            crls.insert(ca.name.clone(), published);
-        }
+        let offline_cas = cas.iter().filter(|c| c.key_offline).map(|c| c.name.clone()).collect();
+        let crls = CrlPublisher::load(&authority, replica_id())?;
         let ocsp = if authority.config.revocation.ocsp { Some(Arc::new(OcspResponder::new(authority.clone())?)) } else { None };
         let metrics = Arc::new(Metrics::default());
         let issuance = Issuance::start(authority.clone(), metrics.clone());
@@ -66,7 +53,7 @@ impl AppState {
             authority,
             ca_certs,
             roots_pem,
-            crls: RwLock::new(crls),
+            crls,
             offline_cas,
             ocsp,
             metrics,
@@ -75,20 +62,6 @@ impl AppState {
             counts: CountsCache::default(),
             replica: replica_id().to_string(),
         })
-    }
-
-    pub fn published(&self, ca: &str) -> Option<Published> {
-        self.crls.read().unwrap_or_else(|p| p.into_inner()).get(ca).cloned()
-    }
-
-    pub fn set_published(&self, ca: &str, crl: CrlRecord) {
-        let mut map = self.crls.write().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(ca.to_string()).or_default();
-        if crl.base_number.is_some() {
-            entry.delta = Some(Arc::new(crl));
-        } else {
-            entry.full = Some(Arc::new(crl));
-        }
     }
 }
 

@@ -121,7 +121,7 @@ pub fn server_config(
 ) -> Result<Arc<ServerConfig>, Error> {
     let mtls = &authority.config.mtls;
     let mut roots = RootCertStore::empty();
-    for ca in authority.cas()?.iter().filter(|c| c.role == "root") {
+    for ca in authority.public_cas()?.iter().filter(|c| c.role == "root") {
         roots.add(CertificateDer::from(ca.der.clone())).map_err(|e| Error::Tls(e.to_string()))?;
     }
     let mut provider = (*provider).clone();

@@ -35,8 +35,9 @@ pub trait Store: Send + Sync {
     /// ends with a sync of the database file). Nothing by default.
     fn after_commit(&self) {}
 
-    /// All certificates with this serial (one per issuer at most).
-    fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error>;
+    /// All certificates with this serial (one per issuer at most), their status as of
+    /// `now` (unix seconds).
+    fn certificates_by_serial(&self, serial: &str, now: i64) -> Result<Vec<CertRecord>, Error>;
     fn list_certificates(&self, filter: &CertFilter) -> Result<Vec<CertRecord>, Error>;
     /// The revocation state of one certificate, without its DER: what OCSP needs.
     fn revocation_state(&self, issuer: &str, serial: &str) -> Result<Option<RevocationState>, Error>;

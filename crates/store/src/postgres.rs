@@ -153,10 +153,6 @@ fn audit_row(r: &Row) -> Result<AuditEntry, Error> {
     })
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 impl Store for PostgresStore {
     fn put_ca(&self, ca: &NewCa, event: &AuditEvent) -> Result<(), Error> {
         self.write(|w| {
@@ -217,8 +213,7 @@ impl Store for PostgresStore {
         self.write(|w| certificates::insert(w, certs))
     }
 
-    fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
-        let now = now();
+    fn certificates_by_serial(&self, serial: &str, now: i64) -> Result<Vec<CertRecord>, Error> {
         self.read(|s| {
             let sql = format!("SELECT {} FROM certificates WHERE serial = $1 ORDER BY id", certificates::CERT_COLUMNS);
             s.query(&sql, &[&serial])?.iter().map(|r| certificates::cert_row(r, now)).collect()

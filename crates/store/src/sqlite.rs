@@ -118,8 +118,8 @@ impl Store for SqliteStore {
         self.checkpoint_if_long(&self.lock());
     }
 
-    fn certificates_by_serial(&self, serial: &str) -> Result<Vec<CertRecord>, Error> {
-        certificates::by_serial(&self.reader(), serial)
+    fn certificates_by_serial(&self, serial: &str, now: i64) -> Result<Vec<CertRecord>, Error> {
+        certificates::by_serial(&self.reader(), serial, now)
     }
 
     fn list_certificates(&self, f: &CertFilter) -> Result<Vec<CertRecord>, Error> {

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SecureRandom;
 
@@ -25,8 +24,9 @@ impl Serial {
     /// Serials issued later sort after earlier ones, so a store's serial index grows at
     /// its right edge instead of taking each insert on a random page; the 80 random bits
     /// are above the 64 bits of CSPRNG output CA/Browser Forum practice asks for.
-    pub fn generate(rng: &dyn SecureRandom) -> Result<Serial, Error> {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    /// `now` is the issuing authority's clock.
+    pub fn generate(now: time::OffsetDateTime, rng: &dyn SecureRandom) -> Result<Serial, Error> {
+        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         Serial::at(millis, rng)
     }
 
@@ -90,7 +90,7 @@ mod tests {
     fn generated_serials_are_positive_and_sized() {
         let rng = SystemRandom::new();
         for _ in 0..1000 {
-            let s = Serial::generate(&rng).unwrap();
+            let s = Serial::generate(time::OffsetDateTime::now_utc(), &rng).unwrap();
             assert_eq!(s.as_bytes().len(), SERIAL_LEN);
             assert_eq!(s.as_bytes()[0] & 0xc0, 0x40);
         }

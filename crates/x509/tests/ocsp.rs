@@ -118,7 +118,7 @@ fn params(cn: &str, serial: &Serial) -> rcgen::CertificateParams {
 }
 
 fn serial() -> Serial {
-    Serial::generate(&SystemRandom::new()).unwrap()
+    Serial::generate(time::OffsetDateTime::now_utc(), &SystemRandom::new()).unwrap()
 }
 
 impl Pki {

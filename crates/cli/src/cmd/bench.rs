@@ -39,23 +39,24 @@ fn timed<T>(repeat: usize, mut f: impl FnMut() -> Result<T, Failure>) -> Result<
 }
 
 fn query(ctx: &Ctx, window: &str, repeat: usize) -> Result<ExitCode, Failure> {
-    use ironpki_store::CertFilter;
+    use ironpki_authority::CertFilter;
     let window = super::duration("--window", window)?.as_secs() as i64;
     let authority = ctx.open()?;
-    let store = authority.store();
+    let caller = ctx.caller();
     let now = authority.now().unix_timestamp();
-    let rows = store.count_certificates()?;
+    let rows = authority.count_certificates(&caller)?;
+    let list = |filter: &CertFilter| authority.list_certificates(&caller, filter);
     let page = CertFilter { now, expiring_within: Some(window), limit: Some(1000), ..CertFilter::default() };
-    let (page_ms, page_rows) = timed(repeat, || Ok(store.list_certificates(&page)?.len()))?;
-    let (count_ms, counted) = timed(repeat.min(5), || Ok(store.count_expiring(now, now + window)?.iter().map(|(_, n)| n).sum::<u64>()))?;
-    let sample = store.list_certificates(&CertFilter { now, limit: Some(1), ..CertFilter::default() })?;
+    let (page_ms, page_rows) = timed(repeat, || Ok(list(&page)?.len()))?;
+    let (count_ms, counted) = timed(repeat.min(5), || Ok(authority.expiring_counts(&caller, now + window)?.iter().map(|(_, n)| n).sum::<u64>()))?;
+    let sample = list(&CertFilter { now, limit: Some(1), ..CertFilter::default() })?;
     let serial = sample.first().map(|c| c.serial.clone()).unwrap_or_default();
-    let (lookup_ms, _) = timed(repeat, || Ok(store.certificates_by_serial(&serial)?.len()))?;
+    let (lookup_ms, _) = timed(repeat, || Ok(authority.show_certificate(&caller, &serial, None).map(|_| 1).unwrap_or(0)))?;
     // A name found once (the sample's) and a text that most names contain.
     let name = sample.first().and_then(|c| c.common_name.clone()).unwrap_or_else(|| "nothing".into());
     let by_name = |text: &str| CertFilter { now, name_contains: Some(text.to_string()), limit: Some(100), ..CertFilter::default() };
-    let (name_ms, _) = timed(repeat, || Ok(store.list_certificates(&by_name(&name))?.len()))?;
-    let (common_ms, common_rows) = timed(repeat, || Ok(store.list_certificates(&by_name("internal"))?.len()))?;
+    let (name_ms, _) = timed(repeat, || Ok(list(&by_name(&name))?.len()))?;
+    let (common_ms, common_rows) = timed(repeat, || Ok(list(&by_name("internal"))?.len()))?;
     output::json(&json!({
         "rows": rows, "expiring_page_ms": page_ms, "expiring_page_rows": page_rows,
         "expiring_count_ms": count_ms, "expiring_count": counted, "lookup_by_serial_ms": lookup_ms,
@@ -96,7 +97,7 @@ fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCod
     for (i, (name, threads, per_commit, durability)) in runs.into_iter().enumerate() {
         let authority = fresh_pki(&work.join(format!("pki-{i}")), &passphrase, durability)?;
         // init records certificates of its own (the admin client certificate)
-        let before = authority.store().count_certificates()?;
+        let before = authority.count_certificates(&ctx.caller())?;
         let start = Instant::now();
         std::thread::scope(|s| -> Result<(), Failure> {
             let chunk = requests.len().div_ceil(threads);
@@ -120,7 +121,7 @@ fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCod
             Ok(())
         })?;
         let seconds = start.elapsed().as_secs_f64();
-        let stored = authority.store().count_certificates()? - before;
+        let stored = authority.count_certificates(&ctx.caller())? - before;
         if stored != requests.len() as u64 {
             return Err(fail(format!("{name}: {stored} certificates stored, {} issued", requests.len())));
         }
@@ -147,7 +148,6 @@ fn issuance(ctx: &Ctx, csrs: &Path, work: &Path, batch: usize) -> Result<ExitCod
 /// Fills a fresh PKI with `count` certificates of the issuing CA, all revoked (through
 /// the store's own bulk paths: records, audit entries, revocation sequence).
 fn revoked(ctx: &Ctx, count: usize, work: &Path) -> Result<ExitCode, Failure> {
-    use ironpki_store::{AuditEvent, NewCertificate, Revocation};
     let passphrase = ctx.passphrase(false)?;
     let authority = fresh_pki(work, &passphrase, ironpki_config::Durability::Normal)?;
     let key = ironpki_signer::SoftwareKey::generate(ironpki_x509::KeyType::EcdsaP256)?;
@@ -164,39 +164,16 @@ fn revoked(ctx: &Ctx, count: usize, work: &Path) -> Result<ExitCode, Failure> {
     })?;
     let start = Instant::now();
     let rng = SystemRandom::new();
-    let now = authority.now().unix_timestamp();
     let mut serials = String::with_capacity(count * 33);
     for chunk_start in (0..count).step_by(10_000) {
-        let n = (count - chunk_start).min(10_000);
-        let mut rows = Vec::with_capacity(n);
-        let mut batch = Vec::with_capacity(n);
-        for _ in 0..n {
-            let serial = ironpki_x509::Serial::generate(&rng)?.to_hex();
-            serials.push_str(&serial);
+        let batch = (0..(count - chunk_start).min(10_000))
+            .map(|_| ironpki_x509::Serial::generate(authority.now(), &rng).map(|s| s.to_hex()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for serial in &batch {
+            serials.push_str(serial);
             serials.push('\n');
-            rows.push((
-                NewCertificate {
-                    issuer: "issuing".into(),
-                    serial: serial.clone(),
-                    subject: "CN=device.bench.example".into(),
-                    common_name: Some("device.bench.example".into()),
-                    sans: vec![],
-                    key_type: "ecdsa-p256".into(),
-                    profile: "bench".into(),
-                    not_before: now - 60,
-                    not_after: sample.not_after.unix_timestamp(),
-                    requester: "bench".into(),
-                    issued_at: now,
-                    der: sample.der.clone(),
-                },
-                AuditEvent::new(now, "bench", "cert.issued", &format!("cert:issuing/{serial}"), json!({ "synthetic": true })),
-            ));
-            batch.push(serial);
         }
-        authority.store().put_certificates(&rows)?;
-        let revocation = Revocation { at: now, reason: 1, invalidity_date: None };
-        let event = |s: &str| AuditEvent::new(now, "bench", "cert.revoked", &format!("cert:issuing/{s}"), json!({ "reason": 1 }));
-        authority.store().revoke_many("issuing", &batch, &revocation, &event)?;
+        authority.record_synthetic_revoked(&Caller::local("bench"), &sample, &batch)?;
     }
     std::fs::write(work.join("serials.txt"), serials).map_err(|e| fail(e.to_string()))?;
     output::json(&json!({

@@ -11,7 +11,7 @@ pub fn run(ctx: &Ctx, cmd: CaCommand) -> Result<ExitCode, Failure> {
     let authority = ctx.open()?;
     match cmd {
         CaCommand::List => {
-            let cas = authority.cas()?;
+            let cas = authority.cas(&ctx.caller())?;
             if ctx.json {
                 return output::json(&cas).map(|_| ExitCode::SUCCESS);
             }
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, cmd: CaCommand) -> Result<ExitCode, Failure> {
             println!("`ironpki serve` publishes both (a running one picks the CRL up within a second; the responder at its next start)");
         }
         CaCommand::Show { name, pem } => {
-            let ca = authority.ca(&name)?;
+            let ca = authority.ca(&ctx.caller(), &name)?;
             if pem {
                 print!("{}", ironpki_x509::pem::cert(&ca.der));
                 return Ok(ExitCode::SUCCESS);

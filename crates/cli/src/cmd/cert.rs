@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use ironpki_authority::{Caller, IssueRequest, Issued, KeyRequest, RequestSubject, CERT_FILES};
 use ironpki_signer::{write_private_file, write_public_file};
-use ironpki_store::{CertFilter, CertRecord, StatusFilter};
+use ironpki_authority::{CertFilter, CertRecord, StatusFilter};
 use ironpki_x509::pem;
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::san::San;
@@ -146,7 +146,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
         limit: args.limit,
         ..CertFilter::default()
     };
-    let certs = authority.store().list_certificates(&filter)?;
+    let certs = authority.list_certificates(&ctx.caller(), &filter)?;
     if ctx.json {
         return output::json(&certs).map(|_| ExitCode::SUCCESS);
     }
@@ -169,7 +169,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
 
 fn show(ctx: &Ctx, serial: &str, ca: Option<&str>, as_pem: bool) -> Result<ExitCode, Failure> {
     let authority = ctx.open()?;
-    let cert = authority.certificate(serial, ca)?;
+    let cert = authority.show_certificate(&ctx.caller(), serial, ca)?;
     if as_pem {
         print!("{}", pem::cert(&cert.der));
         return Ok(ExitCode::SUCCESS);
@@ -224,16 +224,12 @@ fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
             let text = String::from_utf8(read_file(file)?).map_err(|_| fail(format!("{}: not text", file.display())))?;
             let mut pairs = Vec::new();
             for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-                let cert = authority.certificate(line, args.ca.as_deref())?;
+                let cert = authority.show_certificate(&ctx.caller(), line, args.ca.as_deref())?;
                 pairs.push((cert.issuer, cert.serial));
             }
             pairs
         }
-        None => authority.store().valid_serials(
-            args.issued_by.as_deref(),
-            args.profile.as_deref(),
-            authority.now().unix_timestamp(),
-        )?,
+        None => authority.valid_serials(&ctx.caller(), args.issued_by.as_deref(), args.profile.as_deref())?,
     };
     let mut by_issuer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (issuer, serial) in targets {

@@ -7,7 +7,7 @@ use crate::{output, Failure};
 /// engine); this reports the version reached.
 pub fn run(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let authority = ctx.open()?;
-    let version = authority.store().schema_version()?;
+    let version = authority.schema_version()?;
     let engine = if authority.config.store.postgres.is_some() { "postgres" } else { "sqlite" };
     if ctx.json {
         return output::json(&serde_json::json!({ "engine": engine, "schema_version": version })).map(|_| ExitCode::SUCCESS);

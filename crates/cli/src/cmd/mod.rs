@@ -32,6 +32,11 @@ impl Ctx {
         self.open_as(&actor())
     }
 
+    /// The operator at this terminal: local commands act with the admin role.
+    pub fn caller(&self) -> ironpki_authority::Caller {
+        ironpki_authority::Caller::local(&actor())
+    }
+
     /// Opens the PKI with `actor` recorded as who acts.
     pub fn open_as(&self, actor: &str) -> Result<Authority, Failure> {
         Ok(Authority::open(self.home.clone(), Arc::new(SystemClock), actor)?)

@@ -71,7 +71,7 @@ fn issuer_from_home(ctx: &Ctx, leaf: &[u8]) -> Result<Vec<u8>, Failure> {
     let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| fail(format!("certificate: {e}")))?;
     let authority = ctx.open()?;
     authority
-        .cas()?
+        .public_cas()?
         .into_iter()
         .find(|ca| X509Certificate::from_der(&ca.der).is_ok_and(|(_, c)| c.subject().as_raw() == cert.issuer().as_raw()))
         .map(|ca| ca.der)

@@ -3,7 +3,7 @@
 //! responder the certificate names, or else its CRL distribution points.
 
 use ironpki_authority::Authority;
-use ironpki_store::CertStatus;
+use ironpki_authority::{Caller, CertStatus};
 use ironpki_x509::ocsp::CertStatus as OcspStatus;
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::Serial;
@@ -29,9 +29,10 @@ pub fn check(authority: Option<&Authority>, leaf: &[u8], intermediates: &[Vec<u8
         .cloned();
 
     if let Some(authority) = authority {
-        let ca = authority.cas()?.into_iter().find(|ca| Some(&ca.der) == issuer.as_ref());
+        let caller = Caller::local(&super::actor());
+        let ca = authority.public_cas()?.into_iter().find(|ca| Some(&ca.der) == issuer.as_ref());
         if let Some(ca) = ca {
-            let record = authority.certificate(&serial.to_hex(), Some(&ca.name))?;
+            let record = authority.show_certificate(&caller, &serial.to_hex(), Some(&ca.name))?;
             let revoked = (record.status == CertStatus::Revoked).then(|| {
                 let reason = record.revocation_reason.and_then(Reason::from_code).map(|r| format!(" ({r})")).unwrap_or_default();
                 format!("certificate is revoked since {}{reason}", record.revoked_at.map(output::time).unwrap_or_default())

@@ -3,8 +3,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ironpki_authority::CaRecordExt;
-
 use super::Ctx;
 use crate::args::ServeArgs;
 use crate::{fail, Failure};
@@ -22,8 +20,8 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
     let tls_addr: SocketAddr =
         tls_listen.parse().map_err(|_| fail(format!("--https-listen {tls_listen:?} is not an address such as 127.0.0.1:8443")))?;
     let passphrase = ctx.passphrase(false)?;
-    for ca in authority.cas()? {
-        if ca.key_offline() {
+    for ca in authority.public_cas()? {
+        if ca.key_offline {
             let responder = authority.load_ceremony_responder(&ca.name, &passphrase)?;
             tracing::info!(ca = ca.name, ceremony_ocsp_responder = responder, "key offline: its CRLs come from key ceremonies (`ca sign-crl`)");
             continue;

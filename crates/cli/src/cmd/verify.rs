@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Failure> {
     let roots = match (&args.roots, &authority) {
         (Some(path), _) => certs(path)?,
         (None, Some(authority)) => {
-            let cas = authority.cas()?;
+            let cas = authority.public_cas()?;
             intermediates.extend(cas.iter().filter(|c| c.role != "root" && c.status == "active").map(|c| c.der.clone()));
             cas.into_iter().filter(|c| c.role == "root" && c.status == "active").map(|c| c.der).collect()
         }

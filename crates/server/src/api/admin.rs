@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ironpki_authority::{Action, NewToken};
+use ironpki_authority::{AuditEntry, NewToken};
 use ironpki_config::Role;
 use serde::Deserialize;
 
@@ -18,17 +18,18 @@ use crate::AppState;
 
 /// `GET /cas`.
 pub async fn cas(State(state): State<Arc<AppState>>, identity: Identity) -> Result<Response, ApiError> {
-    identity.allowed(&state, Action::Read).await?;
+    let caller = identity.caller()?.clone();
     let authority = state.authority.clone();
-    let cas = blocking(move || authority.cas()).await?;
+    let cas = blocking(move || authority.cas(&caller)).await?;
     let views: Vec<CaView> = cas.iter().map(|c| CaView::new(c, state.authority.unlocked_cas().contains(&c.name))).collect();
     Ok(json(&serde_json::json!({ "items": views })).into_response())
 }
 
 /// `GET /profiles`.
 pub async fn profiles(State(state): State<Arc<AppState>>, identity: Identity) -> Result<Response, ApiError> {
-    identity.allowed(&state, Action::Read).await?;
-    let profiles = &state.authority.config.profiles;
+    let caller = identity.caller()?.clone();
+    let authority = state.authority.clone();
+    let profiles = blocking(move || authority.profiles(&caller).cloned()).await?;
     let items: Vec<serde_json::Value> = profiles
         .iter()
         .map(|(name, p)| {
@@ -51,27 +52,20 @@ const AUDIT_PAGE: usize = 1000;
 
 /// `GET /audit?since=SEQ`: entries after SEQ, oldest first, a page at a time.
 pub async fn audit(State(state): State<Arc<AppState>>, identity: Identity, Query(q): Query<AuditQuery>) -> Result<Response, ApiError> {
-    identity.allowed(&state, Action::ReadAudit).await?;
+    let caller = identity.caller()?.clone();
     let limit = q.limit.unwrap_or(AUDIT_PAGE);
     if limit == 0 || limit > AUDIT_PAGE {
         return Err(ApiError::bad_request(format!("limit must be 1 to {AUDIT_PAGE}")));
     }
     let authority = state.authority.clone();
     let since = q.since.unwrap_or(0);
-    let entries = blocking(move || -> Result<Vec<ironpki_store::AuditEntry>, ironpki_authority::Error> {
+    let entries = blocking(move || -> Result<Vec<AuditEntry>, ironpki_authority::Error> {
         let mut entries = Vec::with_capacity(limit.min(64));
-        let result = authority.store().for_each_audit(since, &mut |entry| {
+        authority.audit(&caller, since, &mut |entry| {
             entries.push(entry);
-            if entries.len() >= limit {
-                // Ends the scan early: the page is full.
-                return Err(ironpki_store::Error::Backend(PAGE_FULL.into()));
-            }
-            Ok(())
-        });
-        match result {
-            Err(ironpki_store::Error::Backend(m)) if m == PAGE_FULL => Ok(entries),
-            other => other.map(|_| entries).map_err(Into::into),
-        }
+            entries.len() < limit
+        })?;
+        Ok(entries)
     })
     .await?;
     let next = (entries.len() == limit).then(|| entries.last().map(|e| e.seq)).flatten();
@@ -88,8 +82,6 @@ pub async fn audit(State(state): State<Arc<AppState>>, identity: Identity, Query
     Ok(json(&serde_json::json!({ "items": items, "next_since": next })).into_response())
 }
 
-const PAGE_FULL: &str = "audit page full";
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
@@ -103,7 +95,7 @@ pub struct TokenRequest {
     expires: Option<String>,
 }
 
-fn token_view(t: &ironpki_store::TokenRecord) -> serde_json::Value {
+fn token_view(t: &ironpki_authority::TokenRecord) -> serde_json::Value {
     serde_json::json!({
         "id": t.id, "description": t.description, "role": t.role, "profiles": t.profiles,
         "san_patterns": t.san_patterns, "created_at": rfc3339(t.created_at), "created_by": t.created_by,
@@ -160,7 +152,7 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`: the store answers and every profile's issuing CA is unlocked.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let authority = state.authority.clone();
-    let version = blocking(move || authority.store().schema_version().map_err(ironpki_authority::Error::from)).await?;
+    let version = blocking(move || authority.schema_version()).await?;
     let unlocked = state.authority.unlocked_cas();
     let locked: Vec<&String> = state
         .authority
@@ -182,8 +174,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
 
 /// `GET /metrics` (auditor and up).
 pub async fn metrics(State(state): State<Arc<AppState>>, identity: Identity) -> Result<Response, ApiError> {
-    identity.allowed(&state, Action::Read).await?;
-    let snapshot = crate::observe::snapshot(&state).await?;
+    let snapshot = crate::observe::snapshot(&state, identity.caller()?.clone()).await?;
     let body = state.metrics.render(&snapshot);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }

@@ -8,8 +8,8 @@ use std::time::Instant;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use ironpki_authority::{Action, Caller};
-use ironpki_store::CertRecord;
+use ironpki_authority::Caller;
+use ironpki_authority::CertRecord;
 
 use super::blocking;
 use super::error::ApiError;
@@ -30,15 +30,6 @@ impl Identity {
         self.caller.as_ref().ok_or_else(|| {
             ApiError::forbidden("this client certificate carries no API role (serve.client_roles); use a token or an API certificate")
         })
-    }
-
-    /// The caller, once the authority has allowed `action` (a denial is audited).
-    pub async fn allowed(&self, state: &Arc<AppState>, action: Action<'static>) -> Result<Caller, ApiError> {
-        let caller = self.caller()?.clone();
-        let authority = state.authority.clone();
-        let c = caller.clone();
-        blocking(move || authority.authorize(&c, &action)).await?;
-        Ok(caller)
     }
 
     pub fn id(&self) -> String {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ironpki_authority::{IssueRequest, KeyRequest, RequestSubject};
-use ironpki_store::{CertFilter, StatusFilter};
+use ironpki_authority::{CertFilter, StatusFilter};
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::san::San;
 use ironpki_x509::{KeyType, Serial};
@@ -211,9 +211,9 @@ pub async fn show(
     Path(serial): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, ApiError> {
-    identity.allowed(&state, ironpki_authority::Action::Read).await?;
+    let caller = identity.caller()?.clone();
     let authority = state.authority.clone();
-    let cert = blocking(move || authority.certificate(&serial, query.issuer.as_deref())).await?;
+    let cert = blocking(move || authority.show_certificate(&caller, &serial, query.issuer.as_deref())).await?;
     Ok(json(&CertView::new(&cert, true)).into_response())
 }
 
@@ -232,7 +232,7 @@ pub struct ListQuery {
 
 /// `GET /certificates`: a page of certificates and the cursor of the next one.
 pub async fn list(State(state): State<Arc<AppState>>, identity: Identity, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
-    identity.allowed(&state, ironpki_authority::Action::Read).await?;
+    let caller = identity.caller()?.clone();
     let status = match q.status.as_deref() {
         None => None,
         Some("valid") => Some(StatusFilter::Valid),
@@ -265,7 +265,7 @@ pub async fn list(State(state): State<Arc<AppState>>, identity: Identity, Query(
     };
     let authority = state.authority.clone();
     let by_expiry = filter.expiring_within.is_some();
-    let certs = blocking(move || authority.store().list_certificates(&filter).map_err(ironpki_authority::Error::from)).await?;
+    let certs = blocking(move || authority.list_certificates(&caller, &filter)).await?;
     let next_cursor = (certs.len() == limit as usize).then(|| certs.last()).flatten().map(|last| {
         if by_expiry {
             format!("{}.{}", last.not_after, last.id)

@@ -1,7 +1,7 @@
 //! The JSON shapes the API answers with (times in RFC 3339).
 
 use ironpki_authority::Issued;
-use ironpki_store::{CaRecord, CertRecord};
+use ironpki_authority::{CaRecord, CertRecord};
 use ironpki_x509::pem;
 use ironpki_x509::revocation::Reason;
 use serde::Serialize;

@@ -43,9 +43,8 @@ pub(super) fn cert_row(now: i64) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Res
 }
 
 /// The certificates with `serial`, whatever their issuer.
-pub(super) fn by_serial(conn: &Connection, serial: &str) -> Result<Vec<CertRecord>, Error> {
+pub(super) fn by_serial(conn: &Connection, serial: &str, now: i64) -> Result<Vec<CertRecord>, Error> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"))?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let rows = stmt.query_map([serial], cert_row(now))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -34,14 +34,14 @@ pub fn duplicate_serial_is_refused_and_batch_is_atomic(e: &dyn Engine) {
     assert!(matches!(&err, Error::DuplicateSerial { serial, .. } if serial == "dd"), "a serial twice in one batch: {err}");
     assert_eq!(s.count_certificates().unwrap(), 1, "the failed batches recorded nothing");
     assert_eq!(verify_chain(&*s), Ok(2), "and appended nothing");
-    assert!(s.certificates_by_serial("bb").unwrap().is_empty());
+    assert!(s.certificates_by_serial("bb", 0).unwrap().is_empty());
 
     // The same serial from another issuer is another certificate.
     s.put_ca(&ca("other", "root", None), &event("ca.created", "ca:other")).unwrap();
     let (mut c, ev) = cert("aa", 100);
     c.issuer = "other".into();
     s.put_certificates(&[(c, ev)]).unwrap();
-    let mut issuers: Vec<String> = s.certificates_by_serial("aa").unwrap().into_iter().map(|c| c.issuer).collect();
+    let mut issuers: Vec<String> = s.certificates_by_serial("aa", 0).unwrap().into_iter().map(|c| c.issuer).collect();
     issuers.sort();
     assert_eq!(issuers, ["issuing", "other"]);
     s.put_certificates(&[]).unwrap();
@@ -61,7 +61,7 @@ pub fn certificate_fields_round_trip(e: &dyn Engine) {
     c.issued_at = 1_700_000_000;
     c.der = (0..=255).collect();
     s.put_certificates(&[(c.clone(), ev)]).unwrap();
-    let got = s.certificates_by_serial("0a1b").unwrap();
+    let got = s.certificates_by_serial("0a1b", 0).unwrap();
     assert_eq!(got.len(), 1);
     let r: &CertRecord = &got[0];
     assert_eq!(
