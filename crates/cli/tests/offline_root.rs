@@ -74,10 +74,23 @@ fn the_key_ceremony_signs_what_serve_publishes_for_an_offline_root() {
     std::fs::write(pki.path("root.pem"), pki.ok(&["ca", "show", "root", "--pem"])).unwrap();
     let url = server.url("/ocsp");
     let ocsp = |cert: &str| {
-        let args = ["ocsp", "-issuer", "root.pem", "-cert", cert, "-url", &url, "-CAfile", roots.to_str().unwrap()];
+        let args = ["ocsp", "-issuer", "root.pem", "-cert", cert, "-url", &url, "-CAfile", roots.to_str().unwrap(), "-respout", "root-ocsp.der"];
         assert_ok(&run_tool(&openssl, &args, pki.dir.path()), "openssl ocsp")
     };
     assert!(ocsp("web/chain.pem").contains("web/chain.pem: good"));
+
+    // pkilint finds nothing in what the ceremony signed, nor in its responder's answers.
+    let responder = pki.home().join("ca/root/ocsp-responder.pem");
+    for (linter, args) in [
+        ("lint_crl", vec!["lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING", "root.crl"]),
+        ("lint_pkix_cert", vec!["lint", "-s", "WARNING", responder.to_str().unwrap()]),
+        ("lint_ocsp_response", vec!["lint", "-s", "WARNING", "root-ocsp.der"]),
+    ] {
+        let Some(pkilint) = tool(linter) else { return };
+        let out = run_tool(&pkilint, &args, pki.dir.path());
+        let findings = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && findings.trim().is_empty(), "{linter}: {findings}");
+    }
 
     // Revoking the intermediate needs the next ceremony; a running serve picks its CRL up.
     pki.ok(&["ca", "revoke", "issuing", "--reason", "keyCompromise"]);
