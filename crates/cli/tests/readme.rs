@@ -19,6 +19,27 @@ fn block(marker: &str) -> String {
     block[open..open + close].to_string()
 }
 
+/// Runs `script` with bash (`-euo pipefail`) in `dir`, as a newcomer's shell would: the
+/// binary on the PATH, a fresh HOME, no IronPKI variables; returns its stdout.
+fn run(script: &str, dir: &Path, what: &str) -> String {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ironpki")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("HOME", dir)
+        .env("SSL_CERT_FILE", "/dev/null")
+        .env_remove("IRONPKI_HOME")
+        .env_remove("IRONPKI_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{what} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 #[test]
 fn readme_quick_start_runs_as_written() {
     if common::tool("openssl").is_none() {
@@ -27,19 +48,7 @@ fn readme_quick_start_runs_as_written() {
     let script = quick_start();
     assert!(script.contains("ironpki init"), "{script}");
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ironpki")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env("HOME", dir.path())
-        .env_remove("IRONPKI_HOME")
-        .env_remove("IRONPKI_PASSPHRASE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "quick start failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = run(&script, dir.path(), "quick start");
     assert!(stdout.contains("api/cert.pem: OK"), "{stdout}");
     assert!(stdout.contains("OK: valid for client"), "{stdout}");
     assert!(stdout.contains("audit log intact: 7 entries"), "{stdout}");
@@ -63,21 +72,7 @@ fn readme_serve_example_runs_as_written() {
     let script = format!("{}\n{}", quick_start(), block("<!-- serve-example"));
     assert!(script.contains("ironpki serve &"), "{script}");
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ironpki")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env("HOME", dir.path())
-        .env("SSL_CERT_FILE", "/dev/null")
-        .env_remove("IRONPKI_HOME")
-        .env_remove("IRONPKI_PASSPHRASE")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "serve example failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = run(&script, dir.path(), "serve example");
     assert!(stdout.contains("root\nissuing\n"), "the CAs listed with the admin certificate: {stdout}");
     assert!(stdout.contains("d1.pem: good"), "OCSP for the certificate issued over the API: {stdout}");
     assert!(stdout.contains("crlNumber="), "{stdout}");
