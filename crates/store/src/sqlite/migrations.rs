@@ -189,3 +189,38 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrated
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// v11 rebuilds `cas`: the rows, and the certificates and CRLs that refer to them,
+    /// come through, foreign keys hold again afterwards, and a CA may then be revoked.
+    #[test]
+    fn v11_rebuilds_the_cas_and_keeps_what_refers_to_them() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cas VALUES ('root', 'root', NULL, 'CN=r', '01', 'ecdsa-p384', 0, 9, 'active', 'k', x'00');
+             INSERT INTO cas VALUES ('issuing', 'intermediate', 'root', 'CN=i', '02', 'ecdsa-p256', 0, 9, 'active', 'k', x'00');
+             INSERT INTO crls VALUES ('issuing', 1, NULL, 0, 9, 0, 0, x'00');",
+        )
+        .unwrap();
+        assert!(conn.execute("UPDATE cas SET status = 'revoked' WHERE name = 'issuing'", []).is_err(), "v10 knows no revoked CA");
+
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 11);
+        let parent: Option<String> = conn.query_row("SELECT parent FROM cas WHERE name = 'issuing'", [], |r| r.get(0)).unwrap();
+        assert_eq!(parent.as_deref(), Some("root"));
+        conn.execute("UPDATE cas SET status = 'revoked' WHERE name = 'issuing'", []).unwrap();
+        let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(fk, "foreign keys are on again");
+        let orphan = conn.execute("INSERT INTO crls VALUES ('nobody', 1, NULL, 0, 9, 0, 0, x'00')", []);
+        assert!(orphan.is_err(), "the CRLs' reference to cas still holds");
+    }
+}
