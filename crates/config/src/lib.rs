@@ -6,6 +6,7 @@
 //! reading the file it is given.
 #![forbid(unsafe_code)]
 
+mod acme;
 mod duration;
 mod legacy;
 mod schema;
@@ -14,6 +15,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use acme::{AcmeConfig, Challenge, Provisioner};
 pub use duration::Dur;
 pub use schema::*;
 pub use template::{defaults, template};

@@ -36,6 +36,8 @@ pub struct Config {
     pub mtls: MtlsConfig,
     #[serde(default)]
     pub serve: ServeConfig,
+    #[serde(default)]
+    pub acme: crate::AcmeConfig,
 }
 
 /// `ironpki serve`.

@@ -125,6 +125,17 @@ serve:
     admin: {{ role: admin }}
   rate_limit: 2000              # requests per second per identity
   max_body: 65536               # bytes
+
+acme:
+  provisioners:
+    - name: acme                # directory: https://HOST:8443/acme/acme/directory
+      profile: server           # every certificate is issued under this profile's policy
+      challenges: [http-01, dns-01, tls-alpn-01]
+      eab: false                # true: newAccount needs an External Account Binding
+      # lifetime: 90d           # default: the profile's; at most its maximum
+      http01_port: 80           # the port http-01 validation connects to
+      tls_alpn01_port: 443      # the port tls-alpn-01 validation connects to
+      dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses
 "#
     )
 }

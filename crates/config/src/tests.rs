@@ -14,6 +14,8 @@ fn template_parses_and_has_shipped_profiles() {
     assert_eq!(c.intermediates[0].path_len, 0);
     assert_eq!(c.crl_urls("issuing").0, "http://127.0.0.1:8080/crl/issuing.crl");
     assert!(c.profile("server").unwrap().cn_in_san);
+    let acme = &c.acme.provisioners[0];
+    assert_eq!((acme.name.as_str(), acme.profile.as_str(), acme.eab, acme.challenges.len()), ("acme", "server", false, 3));
 }
 
 #[test]
@@ -55,6 +57,14 @@ fn errors_name_file_key_and_reason() {
     assert!(e.contains("revocation.crl_regenerate"), "{e}");
     let e = with(&t, "delta_crl_validity: 1h", "delta_crl_validity: 7d").unwrap_err().to_string();
     assert!(e.contains("revocation.delta_crl_validity") && e.contains("less than crl_validity"), "{e}");
+    let e = with(&t, "profile: server           # every", "profile: nosuch           # every").unwrap_err().to_string();
+    assert!(e.contains("acme.provisioners[0].profile") && e.contains("no profile named \"nosuch\""), "{e}");
+    let e = with(&t, "dns_resolver: system", "dns_resolver: somewhere").unwrap_err().to_string();
+    assert!(e.contains("acme.provisioners[0].dns_resolver"), "{e}");
+    let e = with(&t, "challenges: [http-01, dns-01, tls-alpn-01]", "challenges: [http-02]").unwrap_err().to_string();
+    assert!(e.contains("acme.provisioners[0].challenges"), "{e}");
+    let e = with(&t, "# lifetime: 90d ", "lifetime: 9000d").unwrap_err().to_string();
+    assert!(e.contains("acme.provisioners[0].lifetime"), "{e}");
     let e = with(&t, "root_crl_validity: 180d", "root_crl_validity: 10m").unwrap_err().to_string();
     assert!(e.contains("revocation.root_crl_validity"), "{e}");
     let e = parse(p(), b"pki:\n  root_ca: {key_type: rsa, key_size: 1024}\n  intermediate_ca: {}\n").unwrap_err().to_string();

@@ -153,6 +153,7 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
         );
     }
     serve(path, c)?;
+    acme(path, c)?;
 
     let a = &c.automation;
     match (a.renew_at_fraction, a.renew_before) {
@@ -170,6 +171,39 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
     for suite in &c.mtls.cipher_suites {
         if !CIPHER_SUITES.contains(&suite.as_str()) {
             return err("mtls.cipher_suites", format!("{suite:?} is not an AEAD suite offered (one of {})", CIPHER_SUITES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn acme(path: &Path, c: &Config) -> Result<(), Error> {
+    for (i, p) in c.acme.provisioners.iter().enumerate() {
+        let err = |key: &str, reason: String| Err(Error::at(path, &format!("acme.provisioners[{i}].{key}"), reason));
+        if p.name.is_empty() || !p.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return err("name", format!("{:?} must be letters, digits, '-' or '_' (it is part of the directory URL)", p.name));
+        }
+        if c.acme.provisioners[..i].iter().any(|q| q.name == p.name) {
+            return err("name", format!("{:?} names two provisioners", p.name));
+        }
+        let Some(profile) = c.profiles.get(&p.profile) else {
+            return err("profile", format!("no profile named {:?}", p.profile));
+        };
+        if c.serve.client_roles.contains_key(&p.profile) {
+            return err("profile", format!("{:?} issues API client certificates: ACME may not use it", p.profile));
+        }
+        if p.challenges.is_empty() {
+            return err("challenges", "name at least one of http-01, dns-01, tls-alpn-01".into());
+        }
+        if let Some(lifetime) = p.lifetime {
+            if lifetime > profile.validity.max || lifetime.0.as_secs() < 60 {
+                return err("lifetime", format!("{lifetime} is not between 1m and the profile's maximum ({})", profile.validity.max));
+            }
+        }
+        if p.http01_port == 0 || p.tls_alpn01_port == 0 {
+            return err("http01_port", "ports are 1 to 65535".into());
+        }
+        if p.dns_resolver != "system" && p.dns_resolver.parse::<std::net::SocketAddr>().is_err() {
+            return err("dns_resolver", format!("{:?} is neither `system` nor an address such as 127.0.0.1:53", p.dns_resolver));
         }
     }
     Ok(())
