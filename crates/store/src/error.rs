@@ -19,6 +19,8 @@ pub enum Error {
     TokenRevoked(String),
     #[error("token {0:?} already exists")]
     DuplicateToken(String),
+    #[error("an ACME account for key {0} already exists")]
+    DuplicateAccount(String),
     #[error("store schema version {found} is newer than this ironpki understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("store: {0}")]

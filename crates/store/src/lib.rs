@@ -6,6 +6,7 @@
 //! change it records. It never sees a private key.
 #![forbid(unsafe_code)]
 
+pub mod acme;
 pub mod audit;
 mod error;
 mod expiry;
@@ -125,6 +126,9 @@ pub trait Store: Send + Sync {
     fn meta(&self, key: &str) -> Result<Option<String>, Error>;
     /// Sets a meta value and appends `event`, atomically.
     fn set_meta(&self, key: &str, value: &str, event: &AuditEvent) -> Result<(), Error>;
+
+    /// ACME accounts and nonces.
+    fn acme(&self) -> &dyn acme::AcmeStore;
 }
 
 /// Convenience: record one certificate.

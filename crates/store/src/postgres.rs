@@ -24,6 +24,7 @@ use crate::{
 use pool::{Pool, Session};
 use writer::Writer;
 
+mod acme;
 mod certificates;
 mod migrations;
 mod pool;
@@ -458,5 +459,9 @@ impl Store for PostgresStore {
             w.append(event);
             Ok(())
         })
+    }
+
+    fn acme(&self) -> &dyn crate::acme::AcmeStore {
+        self
     }
 }

@@ -15,6 +15,7 @@ use crate::{
 use background::Background;
 use names::Names;
 
+mod acme;
 mod background;
 mod certificates;
 mod chain;
@@ -331,5 +332,9 @@ impl Store for SqliteStore {
             chain::append(tx, event)?;
             Ok(())
         })
+    }
+
+    fn acme(&self) -> &dyn crate::acme::AcmeStore {
+        self
     }
 }

@@ -173,6 +173,27 @@ CREATE TRIGGER certificates_count_revoked AFTER UPDATE ON certificates
 ALTER TABLE cas DROP CONSTRAINT cas_status_check;
 ALTER TABLE cas ADD CONSTRAINT cas_status_check CHECK (status IN ('active', 'retired', 'revoked'));
 "#,
+    // v12: ACME accounts, the nonces used, and the key every replica signs its nonces
+    // with (gen_random_uuid draws from the server's strong random source).
+    r#"
+CREATE TABLE acme_accounts (
+    id          TEXT PRIMARY KEY,
+    provisioner TEXT NOT NULL,
+    thumbprint  TEXT NOT NULL,
+    jwk         TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('valid', 'deactivated', 'revoked')),
+    contact     TEXT NOT NULL,
+    eab_kid     TEXT,
+    created_at  BIGINT NOT NULL,
+    UNIQUE (provisioner, thumbprint)
+);
+CREATE TABLE acme_nonces (
+    nonce      TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX acme_nonces_expiry ON acme_nonces (expires_at);
+INSERT INTO meta (key, value) VALUES ('acme_nonce_key', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
+"#,
 ];
 
 /// The schema version the store is at.

@@ -10,7 +10,8 @@
 //! `put_certificates` adds a transaction's certificates to `expiry_counts` itself, one
 //! upsert per profile and hour (the trigger ran an upsert per row, and made every insert a
 //! statement with a journal of its own). v11 lets a CA be revoked (SQLite rebuilds the
-//! `cas` table to change its CHECK constraint).
+//! `cas` table to change its CHECK constraint). v12 adds ACME accounts, the nonces used,
+//! and the key every replica signs its nonces with.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -162,6 +163,24 @@ CREATE TABLE cas_v11 (
 INSERT INTO cas_v11 SELECT name, role, parent, subject, serial, key_type, not_before, not_after, status, key_ref, der FROM cas;
 DROP TABLE cas;
 ALTER TABLE cas_v11 RENAME TO cas;
+"#, r#"
+CREATE TABLE acme_accounts (
+    id          TEXT PRIMARY KEY,
+    provisioner TEXT NOT NULL,
+    thumbprint  TEXT NOT NULL,
+    jwk         TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('valid', 'deactivated', 'revoked')),
+    contact     TEXT NOT NULL,
+    eab_kid     TEXT,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (provisioner, thumbprint)
+);
+CREATE TABLE acme_nonces (
+    nonce      TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX acme_nonces_expiry ON acme_nonces (expires_at);
+INSERT INTO meta (key, value) VALUES ('acme_nonce_key', lower(hex(randomblob(32))));
 "#];
 
 /// Applies the migrations the store lacks, in one transaction. Foreign keys are off
@@ -214,7 +233,7 @@ mod tests {
 
         migrate(&mut conn).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 11);
+        assert_eq!(version, MIGRATIONS.len() as i64);
         let parent: Option<String> = conn.query_row("SELECT parent FROM cas WHERE name = 'issuing'", [], |r| r.get(0)).unwrap();
         assert_eq!(parent.as_deref(), Some("root"));
         conn.execute("UPDATE cas SET status = 'revoked' WHERE name = 'issuing'", []).unwrap();

@@ -1,5 +1,6 @@
 //! The store tests, written once against [`Engine`] and run on every engine.
 
+mod acme;
 mod audit;
 mod certificates;
 mod concurrency;
@@ -8,6 +9,7 @@ mod revocation;
 mod schema;
 mod tokens;
 
+pub use acme::*;
 pub use audit::*;
 pub use certificates::*;
 pub use concurrency::*;

@@ -1,0 +1,79 @@
+//! ACME accounts and used nonces in SQLite.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::chain::append;
+use super::{is_unique_violation, SqliteStore};
+use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, ACCOUNT_COLUMNS};
+use crate::{AuditEvent, Error};
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeAccount, String)> {
+    Ok((
+        AcmeAccount {
+            id: r.get(0)?,
+            provisioner: r.get(1)?,
+            thumbprint: r.get(2)?,
+            jwk: r.get(3)?,
+            status: r.get(4)?,
+            contact: Vec::new(),
+            eab_kid: r.get(6)?,
+            created_at: r.get(7)?,
+        },
+        r.get(5)?,
+    ))
+}
+
+fn with_contact(found: Option<(AcmeAccount, String)>) -> Result<Option<AcmeAccount>, Error> {
+    found.map(|(mut a, contact)| contact_list(&contact).map(|c| { a.contact = c; a })).transpose()
+}
+
+impl AcmeStore for SqliteStore {
+    fn put_acme_account(&self, a: &AcmeAccount, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            let inserted = tx.execute(
+                &format!("INSERT INTO acme_accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![a.id, a.provisioner, a.thumbprint, a.jwk, a.status, contact_json(&a.contact)?, a.eab_kid, a.created_at],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateAccount(a.thumbprint.clone())),
+                other => other?,
+            };
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn acme_account(&self, id: &str) -> Result<Option<AcmeAccount>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM acme_accounts WHERE id = ?1"))?.query_row([id], row).optional()?;
+        with_contact(found)
+    }
+
+    fn acme_account_by_key(&self, provisioner: &str, thumbprint: &str) -> Result<Option<AcmeAccount>, Error> {
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM acme_accounts WHERE provisioner = ?1 AND thumbprint = ?2"))?
+            .query_row([provisioner, thumbprint], row)
+            .optional()?;
+        with_contact(found)
+    }
+
+    fn update_acme_account(&self, id: &str, status: &str, contact: &[String], event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute("UPDATE acme_accounts SET status = ?1, contact = ?2 WHERE id = ?3", params![status, contact_json(contact)?, id])?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM acme_nonces WHERE expires_at < ?1")?.execute([now])?;
+            match tx.prepare_cached("INSERT INTO acme_nonces (nonce, expires_at) VALUES (?1, ?2)")?.execute(params![nonce, expires_at]) {
+                Ok(_) => Ok(true),
+                Err(e) if is_unique_violation(&e) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}

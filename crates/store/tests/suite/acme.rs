@@ -1,0 +1,42 @@
+//! ACME accounts and nonces.
+
+use ironpki_store::acme::AcmeAccount;
+use ironpki_store::Error;
+
+use super::*;
+
+fn account(id: &str, thumbprint: &str) -> AcmeAccount {
+    AcmeAccount {
+        id: id.into(),
+        provisioner: "acme".into(),
+        thumbprint: thumbprint.into(),
+        jwk: "{}".into(),
+        status: "valid".into(),
+        contact: vec!["mailto:ops@example.com".into()],
+        eab_kid: None,
+        created_at: 5,
+    }
+}
+
+pub fn acme_accounts_and_nonces(e: &dyn Engine) {
+    let s = store(e);
+    let acme = s.acme();
+    acme.put_acme_account(&account("a1", "t1"), &event("acme.account.created", "acme:acme/a1")).unwrap();
+    let err = acme.put_acme_account(&account("a2", "t1"), &event("acme.account.created", "acme:acme/a2")).unwrap_err();
+    assert!(matches!(err, Error::DuplicateAccount(_)), "one account per key and provisioner: {err}");
+    assert_eq!(acme.acme_account("a1").unwrap(), Some(account("a1", "t1")));
+    assert_eq!(acme.acme_account_by_key("acme", "t1").unwrap().map(|a| a.id), Some("a1".into()));
+    assert_eq!(acme.acme_account_by_key("other", "t1").unwrap(), None);
+    assert_eq!(acme.acme_account("a2").unwrap(), None);
+
+    acme.update_acme_account("a1", "deactivated", &[], &event("acme.account.deactivated", "acme:acme/a1")).unwrap();
+    let updated = acme.acme_account("a1").unwrap().unwrap();
+    assert_eq!((updated.status.as_str(), updated.contact.len()), ("deactivated", 0));
+
+    assert!(acme.use_acme_nonce("n1", 100, 10).unwrap());
+    assert!(!acme.use_acme_nonce("n1", 100, 20).unwrap(), "a nonce is used once");
+    assert!(acme.use_acme_nonce("n2", 100, 20).unwrap());
+    // Past its expiry it is forgotten (its own checks refuse such a nonce first).
+    assert!(acme.use_acme_nonce("n1", 300, 200).unwrap());
+    assert_eq!(verify_chain(&*s), Ok(3), "the CA, the account, its deactivation; nonces are not audited");
+}
