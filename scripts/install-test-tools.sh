@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and the machine lacks: openssl, curl, jq, nginx and
-# promtool (Debian), pkilint, schemathesis and pyhanko-certvalidator (PyPI, into
+# promtool (Debian), pkilint, schemathesis, pyhanko-certvalidator and acme (PyPI, into
 # .tools/venv), and starts PostgreSQL. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 PKILINT_VERSION=0.13.3
 SCHEMATHESIS_VERSION=4.32.5
 CERTVALIDATOR_VERSION=0.33.0
+ACME_VERSION=5.9.0
 
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -33,6 +34,10 @@ fi
 if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("pyhanko-certvalidator"))' 2>/dev/null)" != "$CERTVALIDATOR_VERSION" ]; then
   echo "installing pyhanko-certvalidator $CERTVALIDATOR_VERSION into .tools/venv" >&2
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "pyhanko-certvalidator==$CERTVALIDATOR_VERSION"
+fi
+if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("acme"))' 2>/dev/null)" != "$ACME_VERSION" ]; then
+  echo "installing acme $ACME_VERSION (certbot's ACME library) into .tools/venv" >&2
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "acme==$ACME_VERSION"
 fi
 
 # PostgreSQL on 127.0.0.1:5432, user postgres with trust auth, database `test`: the

@@ -18,12 +18,12 @@ pub use jwk::Jwk;
 pub use jws::{Jws, KeyRef};
 
 /// base64url without padding, as JOSE writes every binary value.
-pub(crate) fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub(crate) fn unb64(text: &str, what: &str) -> Result<Vec<u8>, Error> {
+pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, Error> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)

@@ -25,6 +25,8 @@ pub struct Authority {
     pub(crate) credentials: crate::tokens::CredentialCache,
     /// Responders of offline CAs loaded from their last key ceremony, for the OCSP responder.
     pub(crate) ceremony_responders: std::sync::Mutex<Vec<(String, ironpki_signer::SoftwareKey, Vec<u8>)>>,
+    /// The key ACME nonces are MACed with, read from the store once.
+    pub(crate) acme_nonce_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// An issuing CA ready to sign, with the chain it hands out (loaded once at unlock).
@@ -63,6 +65,7 @@ impl Authority {
             actor: actor.to_string(),
             credentials: Default::default(),
             ceremony_responders: Default::default(),
+            acme_nonce_key: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! never re-implement a decision. Time comes from a [`Clock`]; keys stay in the signer.
 #![forbid(unsafe_code)]
 
+pub mod acme;
 mod access;
 mod authority;
 mod cas;
@@ -39,4 +40,5 @@ pub use issue::{CertFiles, Issued, IssueRequest, KeyRequest, Prepared, Subject a
 pub use listener::{LISTENER_PROFILE, LISTENER_VALIDITY};
 pub use ironpki_signer::Passphrase;
 /// The records front ends read and show; the store itself stays inside the authority.
+pub use ironpki_store::acme::AcmeAccount;
 pub use ironpki_store::{AuditEntry, CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, StatusFilter, TokenRecord};

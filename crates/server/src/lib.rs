@@ -7,6 +7,7 @@
 //! It translates between HTTP and the authority; it decides nothing itself.
 #![forbid(unsafe_code)]
 
+mod acme;
 pub mod api;
 mod ca;
 mod crl;
@@ -70,7 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// The HTTPS router: the public documents and the REST API.
 pub fn api_router(state: Arc<AppState>) -> Router {
-    finish(public_routes().merge(api::router()), state)
+    finish(public_routes().merge(api::router()).merge(acme::router()), state)
 }
 
 /// Runs the server until `shutdown` completes: plain HTTP on `http`, and HTTPS with

@@ -1,0 +1,46 @@
+//! ACME accounts through `serve`, driven by the `acme` library (certbot's): the
+//! directory, nonces, account creation and lookup, update, deactivation, and a replayed
+//! request refused for its nonce; both engines keep one account per key.
+
+mod common;
+
+use common::{python_with, run_tool, test_script, Pki};
+
+#[test]
+fn the_acme_library_creates_finds_updates_and_deactivates_an_account() {
+    let Some(python) = python_with("acme") else { return };
+    let (pki, listen) = Pki::on_port(&[]);
+    let server = pki.serve_at(&listen);
+    let directory = server.tls_base.clone() + "/acme/acme/directory";
+    let roots = pki.roots();
+    let script = test_script("acme_account.py");
+    let out = run_tool(&python, &[script.to_str().unwrap(), &directory, roots.to_str().unwrap()], pki.dir.path());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    let account = seen["account_url"].as_str().unwrap();
+    assert!(account.starts_with(&format!("{}/acme/acme/acct/", server.tls_base)), "{seen}");
+    assert_eq!(seen["eab_required"], false);
+    assert_eq!((seen["status"].as_str(), seen["contact"][0].as_str()), (Some("valid"), Some("mailto:ops@example.com")));
+    assert_eq!(seen["existing"], account, "the same key finds the same account");
+    assert_eq!(seen["unknown_key"], "urn:ietf:params:acme:error:accountDoesNotExist");
+    assert_eq!(seen["queried_status"], "valid");
+    assert_eq!(seen["updated_contact"][0], "mailto:new@example.com");
+    assert_eq!(seen["replay"], serde_json::json!([200, 400, "urn:ietf:params:acme:error:badNonce", true]));
+    assert_eq!(seen["deactivated"], "deactivated");
+    assert_eq!(seen["after_deactivation"], "urn:ietf:params:acme:error:unauthorized");
+    assert_eq!(seen["rsa_status"], "valid");
+
+    let audit = pki.ok(&["audit", "export"]);
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"].as_str().unwrap_or_default().starts_with("acme."))
+        .map(|e| format!("{} {}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap().starts_with("acme:acme/")))
+        .collect();
+    assert_eq!(
+        actions,
+        ["acme.account.created true", "acme.account.updated true", "acme.account.deactivated true", "acme.account.created true"],
+        "{audit}"
+    );
+}

@@ -1,0 +1,79 @@
+"""Drives an ACME server's account endpoints with the `acme` library (certbot's), as a
+client would: directory, newNonce, newAccount (ES256 and RS256 keys), the existing
+account found again, POST-as-GET, contact update, deactivation, and a replayed request.
+
+usage: acme_account.py DIRECTORY_URL ROOTS.pem
+Prints one JSON object of what it saw.
+"""
+
+import json
+import sys
+
+import josepy as jose
+import requests
+from acme import client, errors, messages
+from acme import jws as acme_jws
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+
+def connect(directory_url, roots, key, alg):
+    net = client.ClientNetwork(key, alg=alg, verify_ssl=roots, user_agent="ironpki-test")
+    directory = client.ClientV2.get_directory(directory_url, net)
+    return client.ClientV2(directory, net), net, directory
+
+
+def main(directory_url, roots):
+    seen = {}
+    ec_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    acme, net, directory = connect(directory_url, roots, ec_key, jose.ES256)
+    seen["eab_required"] = directory.meta.external_account_required
+
+    regr = acme.new_account(messages.NewRegistration.from_data(email="ops@example.com", terms_of_service_agreed=True))
+    seen["account_url"] = regr.uri
+    seen["status"] = regr.body.status
+    seen["contact"] = list(regr.body.contact)
+
+    # The same key, from a client that has lost its account URL, finds the account.
+    again, _, _ = connect(directory_url, roots, ec_key, jose.ES256)
+    try:
+        again.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+        seen["existing"] = "created again"
+    except errors.ConflictError as e:
+        seen["existing"] = e.location
+    stranger_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
+    stranger, _, _ = connect(directory_url, roots, stranger_key, jose.ES384)
+    try:
+        stranger.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+        seen["unknown_key"] = "created"
+    except messages.Error as e:
+        seen["unknown_key"] = e.typ
+
+    seen["queried_status"] = acme.query_registration(regr).body.status
+    updated = acme.update_registration(regr.update(body=regr.body.update(contact=("mailto:new@example.com",))))
+    seen["updated_contact"] = list(updated.body.contact)
+
+    # The same signed request twice: the second is refused for its nonce.
+    fresh = requests.head(directory["newNonce"], verify=roots, timeout=10)
+    nonce = jose.b64.b64decode(fresh.headers["Replay-Nonce"])
+    body = acme_jws.JWS.sign(b"", key=ec_key, alg=jose.ES256, nonce=nonce, url=regr.uri, kid=regr.uri).json_dumps().encode()
+    headers = {"Content-Type": "application/jose+json"}
+    first = requests.post(regr.uri, data=body, headers=headers, verify=roots, timeout=10)
+    second = requests.post(regr.uri, data=body, headers=headers, verify=roots, timeout=10)
+    seen["replay"] = [first.status_code, second.status_code, second.json().get("type"), "Replay-Nonce" in second.headers]
+
+    deactivated = acme.deactivate_registration(updated)
+    seen["deactivated"] = deactivated.body.status
+    try:
+        acme.query_registration(regr)
+        seen["after_deactivation"] = "answered"
+    except messages.Error as e:
+        seen["after_deactivation"] = e.typ
+
+    rsa_key = jose.JWKRSA(key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    rsa_acme, _, _ = connect(directory_url, roots, rsa_key, jose.RS256)
+    seen["rsa_status"] = rsa_acme.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True)).body.status
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,169 @@
+//! The ACME front end (RFC 8555) on the HTTPS listener, under `/acme/PROVISIONER/`:
+//! translates HTTP to the authority's ACME decisions and back. Every answer, errors
+//! included, carries a fresh `Replay-Nonce` and a `Link` to the directory.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ironpki_authority::acme::{AcmeUrls, Problem, Verified};
+use ironpki_authority::Authority;
+use ironpki_config::Provisioner;
+use ironpki_authority::AcmeAccount;
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/acme/{provisioner}/directory", get(directory))
+        .route("/acme/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
+        .route("/acme/{provisioner}/new-account", post(new_account))
+        .route("/acme/{provisioner}/acct/{id}", post(account))
+}
+
+/// What a handler answers, before the headers every ACME response carries.
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    body: Option<Value>,
+}
+
+impl Reply {
+    fn json(status: StatusCode, body: Value) -> Reply {
+        Reply { status, location: None, body: Some(body) }
+    }
+}
+
+/// The origin the client reached (`https://HOST[:PORT]`), from its Host header: the
+/// URLs it signs are built on it.
+fn origin(headers: &HeaderMap) -> Result<String, Problem> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .ok_or_else(|| Problem::new("malformed", 400, "the request has no usable Host header"))?;
+    Ok(format!("https://{host}"))
+}
+
+/// Runs `f` on a blocking thread with the provisioner, its URLs and, for a POST, the
+/// verified request; then answers with a fresh nonce and the directory link.
+async fn run<F>(state: Arc<AppState>, provisioner: String, headers: HeaderMap, uri: Uri, body: Option<Bytes>, f: F) -> Response
+where
+    F: FnOnce(&Authority, &Provisioner, &AcmeUrls, Option<Verified>) -> Result<Reply, Problem> + Send + 'static,
+{
+    let authority = state.authority.clone();
+    let origin = origin(&headers);
+    let body = body.map(|b| jose_body(&headers, b));
+    let outcome = tokio::task::spawn_blocking(move || {
+        let origin = origin?;
+        let provisioner = authority.acme_provisioner(&provisioner)?.clone();
+        let urls = AcmeUrls::new(&origin, &provisioner.name);
+        let directory = urls.directory();
+        let answer = (|| {
+            let verified = match body {
+                Some(body) => Some(authority.acme_verify(&provisioner, &urls, &format!("{origin}{}", uri.path()), &body?)?),
+                None => None,
+            };
+            f(&authority, &provisioner, &urls, verified)
+        })();
+        Ok::<_, Problem>((answer, authority.acme_nonce().ok(), directory))
+    })
+    .await;
+    let (answer, nonce, directory) = match outcome {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(problem)) => (Err(problem), None, String::new()),
+        Err(e) => (Err(Problem::new("serverInternal", 500, format!("the request's worker failed: {e}"))), None, String::new()),
+    };
+    let mut response = match answer {
+        Ok(reply) => {
+            let mut response = match reply.body {
+                Some(body) => (reply.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response(),
+                None => reply.status.into_response(),
+            };
+            if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Err(problem) => problem_response(&problem),
+    };
+    let headers = response.headers_mut();
+    if let Some(nonce) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        headers.insert("replay-nonce", nonce);
+    }
+    if let Ok(link) = HeaderValue::from_str(&format!("<{directory}>;rel=\"index\"")) {
+        if !directory.is_empty() {
+            headers.insert(header::LINK, link);
+        }
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = json!({ "type": format!("urn:ietf:params:acme:error:{}", problem.kind), "detail": problem.detail, "status": problem.status });
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+}
+
+/// A POST body, which must be `application/jose+json` (RFC 8555 section 6.2).
+fn jose_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Problem> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.split(';').next().map(str::trim) == Some("application/jose+json") {
+        Ok(body)
+    } else {
+        Err(Problem::new("malformed", 415, "ACME requests are application/jose+json"))
+    }
+}
+
+/// `GET directory` (RFC 8555 section 7.1.1).
+async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
+    run(state, provisioner, headers, uri, None, |_, provisioner, urls, _| {
+        Ok(Reply::json(
+            StatusCode::OK,
+            json!({
+                "newNonce": urls.new_nonce(),
+                "newAccount": urls.new_account(),
+                "meta": { "externalAccountRequired": provisioner.eab },
+            }),
+        ))
+    })
+    .await
+}
+
+/// `HEAD`/`GET newNonce` (RFC 8555 section 7.2): 200 to HEAD, 204 to GET.
+async fn new_nonce(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
+    let status = if method == Method::HEAD { StatusCode::OK } else { StatusCode::NO_CONTENT };
+    run(state, provisioner, headers, uri, None, move |_, _, _, _| Ok(Reply { status, location: None, body: None })).await
+}
+
+fn account_view(account: &AcmeAccount, urls: &AcmeUrls) -> Value {
+    json!({ "status": account.status, "contact": account.contact, "orders": urls.orders(&account.id) })
+}
+
+/// `POST newAccount` (RFC 8555 section 7.3): 201 with the new account, or 200 with the
+/// existing one for that key.
+async fn new_account(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), |authority, provisioner, urls, verified| {
+        let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
+        let (account, created) = authority.acme_new_account(provisioner, urls, &verified)?;
+        let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+        Ok(Reply { status, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+    })
+    .await
+}
+
+/// `POST` to an account URL (RFC 8555 sections 7.3.2, 7.3.6): read, update or deactivate.
+async fn account(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
+        let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
+        let account = authority.acme_account_update(&id, &verified)?;
+        Ok(Reply { status: StatusCode::OK, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+    })
+    .await
+}
