@@ -88,6 +88,9 @@ impl AcmeUrls {
     pub fn account(&self, id: &str) -> String {
         format!("{}/acct/{id}", self.base)
     }
+    pub fn key_change(&self) -> String {
+        format!("{}/key-change", self.base)
+    }
     pub fn orders(&self, id: &str) -> String {
         format!("{}/acct/{id}/orders", self.base)
     }
@@ -261,6 +264,51 @@ impl Authority {
         );
         self.store.acme().update_acme_account(&account.id, &status, &contact, &event)?;
         Ok(AcmeAccount { status, contact, ..account })
+    }
+}
+
+impl Authority {
+    /// keyChange (RFC 8555 section 7.3.5): the outer request, signed by the account, holds
+    /// an inner JWS signed by the new key, for the same URL, naming the account and its
+    /// old key. Another account's key is a conflict (the error names that account).
+    pub fn acme_key_change(&self, urls: &AcmeUrls, request: &Verified) -> Result<AcmeAccount, Problem> {
+        let account = request.account.clone().ok_or_else(|| Problem::malformed("keyChange is signed with the account's \"kid\""))?;
+        let inner_value: Value = serde_json::from_slice(request.jws.payload()).map_err(|_| Problem::malformed("the keyChange payload is not a JWS"))?;
+        let inner = Jws::from_value(&inner_value)?;
+        let KeyRef::Jwk(new_key) = &inner.key else {
+            return Err(Problem::malformed("the inner JWS of keyChange carries the new key as \"jwk\""));
+        };
+        if inner.url != request.jws.url {
+            return Err(Problem::malformed("the inner JWS of keyChange must have the outer JWS's \"url\""));
+        }
+        inner.verify(new_key)?;
+        let payload = inner.payload_json()?;
+        if payload.get("account").and_then(Value::as_str) != Some(urls.account(&account.id).as_str()) {
+            return Err(Problem::malformed("the keyChange payload's \"account\" is not the account signing the request"));
+        }
+        let old_key = payload.get("oldKey").ok_or_else(|| Problem::malformed("the keyChange payload has no \"oldKey\""))?;
+        if Jwk::from_json(old_key)? != request.key {
+            return Err(Problem::malformed("the keyChange payload's \"oldKey\" is not the account's key"));
+        }
+        let thumbprint = new_key.thumbprint();
+        let event = self.event_by(
+            &account_actor(&account),
+            "acme.account.key_changed",
+            &format!("acme-account:{}/{}", account.provisioner, account.id),
+            json!({ "old_thumbprint": account.thumbprint, "new_thumbprint": thumbprint }),
+        );
+        match self.store.acme().change_acme_account_key(&account.id, &thumbprint, &new_key.canonical_json(), &event) {
+            Ok(()) => Ok(AcmeAccount { thumbprint, jwk: new_key.canonical_json(), ..account }),
+            Err(ironpki_store::Error::DuplicateAccount(_)) => {
+                let other = self.store.acme().acme_account_by_key(&account.provisioner, &thumbprint)?;
+                let detail = match other {
+                    Some(other) => format!("the new key already belongs to account {}", urls.account(&other.id)),
+                    None => "the new key already belongs to another account".into(),
+                };
+                Err(Problem::new("conflict", 409, detail))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

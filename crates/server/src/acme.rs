@@ -24,6 +24,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/acme/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
         .route("/acme/{provisioner}/new-account", post(new_account))
         .route("/acme/{provisioner}/acct/{id}", post(account))
+        .route("/acme/{provisioner}/key-change", post(key_change))
 }
 
 /// What a handler answers, before the headers every ACME response carries.
@@ -129,6 +130,7 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
             json!({
                 "newNonce": urls.new_nonce(),
                 "newAccount": urls.new_account(),
+                "keyChange": urls.key_change(),
                 "meta": { "externalAccountRequired": provisioner.eab },
             }),
         ))
@@ -163,6 +165,17 @@ async fn account(State(state): State<Arc<AppState>>, Path((provisioner, id)): Pa
     run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
         let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
         let account = authority.acme_account_update(&id, &verified)?;
+        Ok(Reply { status: StatusCode::OK, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+    })
+    .await
+}
+
+/// `POST keyChange` (RFC 8555 section 7.3.5): the account's key replaced by the one that
+/// signed the inner JWS.
+async fn key_change(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), |authority, _, urls, verified| {
+        let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
+        let account = authority.acme_key_change(urls, &verified)?;
         Ok(Reply { status: StatusCode::OK, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
     })
     .await

@@ -31,6 +31,9 @@ pub trait AcmeStore: Send + Sync {
     fn acme_account_by_key(&self, provisioner: &str, thumbprint: &str) -> Result<Option<AcmeAccount>, Error>;
     /// Sets an account's status and contact, with its audit entry.
     fn update_acme_account(&self, id: &str, status: &str, contact: &[String], event: &AuditEvent) -> Result<(), Error>;
+    /// Replaces an account's key, with its audit entry; [`Error::DuplicateAccount`] when
+    /// another account of the provisioner has that key.
+    fn change_acme_account_key(&self, id: &str, thumbprint: &str, jwk: &str, event: &AuditEvent) -> Result<(), Error>;
     /// Records `nonce` as used until `expires_at` and forgets those expired by `now`;
     /// false when it had been used already (by any replica).
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error>;

@@ -1,6 +1,7 @@
 """Drives an ACME server's account endpoints with the `acme` library (certbot's), as a
-client would: directory, newNonce, newAccount (ES256 and RS256 keys), the existing
-account found again, POST-as-GET, contact update, deactivation, and a replayed request.
+client would: directory, newNonce, newAccount (ES256, ES384 and RS256 keys), the existing
+account found again, POST-as-GET, contact update, keyChange, deactivation, and a
+replayed request.
 
 usage: acme_account.py DIRECTORY_URL ROOTS.pem
 Prints one JSON object of what it saw.
@@ -40,6 +41,9 @@ def main(directory_url, roots):
         seen["existing"] = "created again"
     except errors.ConflictError as e:
         seen["existing"] = e.location
+    stranger_key_taken = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
+    taken, _, _ = connect(directory_url, roots, stranger_key_taken, jose.ES384)
+    taken.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
     stranger_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
     stranger, _, _ = connect(directory_url, roots, stranger_key, jose.ES384)
     try:
@@ -61,10 +65,36 @@ def main(directory_url, roots):
     second = requests.post(regr.uri, data=body, headers=headers, verify=roots, timeout=10)
     seen["replay"] = [first.status_code, second.status_code, second.json().get("type"), "Replay-Nonce" in second.headers]
 
-    deactivated = acme.deactivate_registration(updated)
+    # keyChange: an inner JWS signed by the new key, naming the account and its old key.
+    def change_key(new_key, alg):
+        url = directory["keyChange"]
+        claims = json.dumps({"account": regr.uri, "oldKey": ec_key.public_key().to_partial_json()}).encode()
+        inner = acme_jws.JWS.sign(claims, key=new_key, alg=alg, nonce=None, url=url)
+        nonce = jose.b64.b64decode(requests.head(directory["newNonce"], verify=roots, timeout=10).headers["Replay-Nonce"])
+        outer = acme_jws.JWS.sign(inner.json_dumps().encode(), key=ec_key, alg=jose.ES256, nonce=nonce, url=url, kid=regr.uri)
+        reply = requests.post(url, data=outer.json_dumps().encode(), headers=headers, verify=roots, timeout=10)
+        return reply.status_code, reply.json().get("type", reply.json().get("status"))
+
+    seen["key_change_to_taken_key"] = list(change_key(stranger_key_taken, jose.ES384))
+    new_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    seen["key_change"] = list(change_key(new_key, jose.ES256))
+    renewed, _, _ = connect(directory_url, roots, new_key, jose.ES256)
+    try:
+        renewed.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+    except errors.ConflictError as e:
+        seen["found_with_new_key"] = e.location
+    old, _, _ = connect(directory_url, roots, ec_key, jose.ES256)
+    try:
+        old.new_account(messages.NewRegistration.from_data(only_return_existing=True))
+        seen["found_with_old_key"] = "found"
+    except messages.Error as e:
+        seen["found_with_old_key"] = e.typ
+
+    renewed_regr = renewed.query_registration(regr)
+    deactivated = renewed.deactivate_registration(renewed_regr)
     seen["deactivated"] = deactivated.body.status
     try:
-        acme.query_registration(regr)
+        renewed.query_registration(regr)
         seen["after_deactivation"] = "answered"
     except messages.Error as e:
         seen["after_deactivation"] = e.typ

@@ -58,6 +58,17 @@ impl AcmeStore for PostgresStore {
         })
     }
 
+    fn change_acme_account_key(&self, id: &str, thumbprint: &str, jwk: &str, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|w| {
+            match w.execute("UPDATE acme_accounts SET thumbprint = $1, jwk = $2 WHERE id = $3", &[&thumbprint, &jwk, &id]) {
+                Err(e) if unique_violation(&e).is_some() => return Err(Error::DuplicateAccount(thumbprint.to_string())),
+                other => other?,
+            };
+            w.append(event);
+            Ok(())
+        })
+    }
+
     /// One autocommit statement each, outside the audit writer: a nonce is not an audited
     /// change, and must not queue behind the audit head's lock.
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error> {

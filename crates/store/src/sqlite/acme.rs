@@ -66,6 +66,17 @@ impl AcmeStore for SqliteStore {
         })
     }
 
+    fn change_acme_account_key(&self, id: &str, thumbprint: &str, jwk: &str, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            match tx.execute("UPDATE acme_accounts SET thumbprint = ?1, jwk = ?2 WHERE id = ?3", params![thumbprint, jwk, id]) {
+                Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateAccount(thumbprint.to_string())),
+                other => other?,
+            };
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error> {
         self.write(|tx| {
             tx.prepare_cached("DELETE FROM acme_nonces WHERE expires_at < ?1")?.execute([now])?;

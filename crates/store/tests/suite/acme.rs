@@ -29,6 +29,12 @@ pub fn acme_accounts_and_nonces(e: &dyn Engine) {
     assert_eq!(acme.acme_account_by_key("other", "t1").unwrap(), None);
     assert_eq!(acme.acme_account("a2").unwrap(), None);
 
+    acme.put_acme_account(&account("a3", "t3"), &event("acme.account.created", "acme:acme/a3")).unwrap();
+    let err = acme.change_acme_account_key("a1", "t3", "{}", &event("acme.account.key_changed", "acme:acme/a1")).unwrap_err();
+    assert!(matches!(err, Error::DuplicateAccount(_)), "another account's key: {err}");
+    acme.change_acme_account_key("a1", "t4", "{\"k\":1}", &event("acme.account.key_changed", "acme:acme/a1")).unwrap();
+    assert_eq!(acme.acme_account_by_key("acme", "t4").unwrap().map(|a| (a.id, a.jwk)), Some(("a1".into(), "{\"k\":1}".into())));
+    assert_eq!(acme.acme_account_by_key("acme", "t1").unwrap(), None);
     acme.update_acme_account("a1", "deactivated", &[], &event("acme.account.deactivated", "acme:acme/a1")).unwrap();
     let updated = acme.acme_account("a1").unwrap().unwrap();
     assert_eq!((updated.status.as_str(), updated.contact.len()), ("deactivated", 0));
@@ -38,5 +44,5 @@ pub fn acme_accounts_and_nonces(e: &dyn Engine) {
     assert!(acme.use_acme_nonce("n2", 100, 20).unwrap());
     // Past its expiry it is forgotten (its own checks refuse such a nonce first).
     assert!(acme.use_acme_nonce("n1", 300, 200).unwrap());
-    assert_eq!(verify_chain(&*s), Ok(3), "the CA, the account, its deactivation; nonces are not audited");
+    assert_eq!(verify_chain(&*s), Ok(5), "the CA, two accounts, a key change, a deactivation; nonces are not audited");
 }
