@@ -72,6 +72,8 @@ pub enum Action<'a> {
     ManageCas,
     /// Write synthetic records for the benchmark harness.
     LoadSynthetic,
+    /// Create, list or revoke ACME External Account Binding keys.
+    ManageAcme,
 }
 
 impl Action<'_> {
@@ -84,6 +86,7 @@ impl Action<'_> {
             Action::ManageTokens => "manage-tokens",
             Action::ManageCas => "manage-cas",
             Action::LoadSynthetic => "load-synthetic",
+            Action::ManageAcme => "manage-acme",
         }
     }
 }
@@ -117,7 +120,7 @@ impl Authority {
         };
         match action {
             Action::Read | Action::ReadAudit => need(Role::Auditor),
-            Action::ManageTokens | Action::ManageCas | Action::LoadSynthetic => need(Role::Admin),
+            Action::ManageTokens | Action::ManageCas | Action::LoadSynthetic | Action::ManageAcme => need(Role::Admin),
             Action::Issue { profile, common_name, sans } => {
                 need(Role::Operator)?;
                 if caller.role == Role::Admin {

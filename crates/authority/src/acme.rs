@@ -203,7 +203,9 @@ impl Authority {
             (true, None) => {
                 return Err(Problem::new("externalAccountRequired", 400, format!("provisioner {:?} needs an External Account Binding", provisioner.name)))
             }
-            (true, Some(binding)) => Some(ironpki_acme::eab::verify(binding, &request.key, &urls.new_account(), |_| None)?),
+            (true, Some(binding)) => Some(ironpki_acme::eab::verify(binding, &request.key, &urls.new_account(), |kid| {
+                self.eab_mac_key(&provisioner.name, kid).map(|k| k.to_vec())
+            })?),
             (false, _) => None,
         };
         let mut id = [0u8; 16];
@@ -226,6 +228,9 @@ impl Authority {
         );
         match self.store.acme().put_acme_account(&account, &event) {
             Ok(()) => Ok((account, true)),
+            Err(ironpki_store::Error::EabUnusable(kid)) => {
+                Err(Problem::new("unauthorized", 403, format!("External Account Binding key {kid:?} is bound to another account already")))
+            }
             // Another replica made it between the lookup and the insert: it is the account.
             Err(ironpki_store::Error::DuplicateAccount(_)) => self
                 .store

@@ -27,6 +27,8 @@ pub struct Authority {
     pub(crate) ceremony_responders: std::sync::Mutex<Vec<(String, ironpki_signer::SoftwareKey, Vec<u8>)>>,
     /// The key ACME nonces are MACed with, read from the store once.
     pub(crate) acme_nonce_key: std::sync::OnceLock<Vec<u8>>,
+    /// The key EAB MAC keys are sealed with, derived from the passphrase once.
+    pub(crate) acme_wrap_key: std::sync::OnceLock<ironpki_signer::WrapKey>,
 }
 
 /// An issuing CA ready to sign, with the chain it hands out (loaded once at unlock).
@@ -66,6 +68,7 @@ impl Authority {
             credentials: Default::default(),
             ceremony_responders: Default::default(),
             acme_nonce_key: Default::default(),
+            acme_wrap_key: Default::default(),
         }
     }
 

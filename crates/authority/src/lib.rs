@@ -9,6 +9,7 @@
 
 pub mod acme;
 mod access;
+mod eab;
 mod authority;
 mod cas;
 mod ceremony;
@@ -29,6 +30,8 @@ mod tokens;
 pub use access::{Action, Caller};
 pub use cas::CaRecordExt;
 pub use ceremony::Ceremony;
+pub use eab::NewEabKey;
+pub use ironpki_store::acme::EabKey;
 pub use reads::{AuditCheck, PublicCa};
 pub use authority::Authority;
 pub use tokens::{NewToken, TokenSecret, CREDENTIAL_CACHE};

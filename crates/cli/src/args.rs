@@ -48,6 +48,9 @@ pub enum Command {
     /// API tokens for the REST API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// ACME: External Account Binding keys.
+    #[command(subcommand)]
+    Acme(AcmeCommand),
     /// Apply pending store migrations and print the schema version.
     Migrate,
     /// Measurements for the benchmark harness (bench/run.sh).
@@ -77,6 +80,32 @@ pub enum TokenCommand {
     Revoke {
         /// The token's id (as listed).
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AcmeCommand {
+    /// External Account Binding keys for provisioners with `eab: true`.
+    #[command(subcommand)]
+    Eab(EabCommand),
+}
+
+#[derive(Subcommand)]
+pub enum EabCommand {
+    /// Make a key; its key id and MAC key are printed once.
+    Create {
+        /// The provisioner whose newAccount accepts it.
+        #[arg(long)]
+        provisioner: String,
+        /// How long it may wait for its account (default 30d).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List keys (without their MAC keys) and the accounts they bound.
+    List,
+    /// Revoke a key: it binds no account from now on.
+    Revoke {
+        kid: String,
     },
 }
 

@@ -55,3 +55,56 @@ fn the_acme_library_creates_finds_updates_and_deactivates_an_account() {
         "{audit}"
     );
 }
+
+/// A provisioner with `eab: true`: newAccount needs a key from `acme eab create`, which
+/// binds one account; used, wrong and revoked keys are refused.
+#[test]
+fn external_account_binding_keys_bind_one_account() {
+    let Some(python) = python_with("acme") else { return };
+    let second = "dns_resolver: system\n    - name: eab\n      profile: server\n      eab: true";
+    let (pki, listen) = Pki::on_port(&[("dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses", second)]);
+    let made = pki.json(&["acme", "eab", "create", "--provisioner", "eab", "--expires", "1d"]);
+    let revoked = pki.json(&["acme", "eab", "create", "--provisioner", "eab"]);
+    pki.ok(&["acme", "eab", "revoke", revoked["kid"].as_str().unwrap()]);
+    let e = pki.fails(&["acme", "eab", "create", "--provisioner", "nosuch"]);
+    assert!(e.contains("no ACME provisioner named \"nosuch\""), "{e}");
+    // Neither the MAC key nor its base64url form is in the store's files.
+    let hmac_b64 = made["hmac_key"].as_str().unwrap();
+    let raw = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, hmac_b64).unwrap();
+    assert_eq!(raw.len(), 32);
+    for file in ["ironpki.db", "ironpki.db-wal"] {
+        let bytes = std::fs::read(pki.home().join(file)).unwrap_or_default();
+        let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        assert!(!holds(&raw) && !holds(hmac_b64.as_bytes()), "{file} holds the MAC key in clear");
+    }
+
+    let server = pki.serve_at(&listen);
+    let directory = server.tls_base.clone() + "/acme/eab/directory";
+    let roots = pki.roots();
+    let args = [
+        test_script("acme_eab.py").to_str().unwrap().to_string(),
+        directory,
+        roots.to_str().unwrap().to_string(),
+        made["kid"].as_str().unwrap().to_string(),
+        made["hmac_key"].as_str().unwrap().to_string(),
+        revoked["kid"].as_str().unwrap().to_string(),
+        revoked["hmac_key"].as_str().unwrap().to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_tool(&python, &args, pki.dir.path());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    assert_eq!(seen["without"], "urn:ietf:params:acme:error:externalAccountRequired");
+    assert_eq!(seen["wrong_hmac"], "urn:ietf:params:acme:error:unauthorized");
+    assert_eq!(seen["with"], "valid");
+    assert_eq!(seen["reused"], "urn:ietf:params:acme:error:unauthorized", "a key binds one account");
+    assert_eq!(seen["revoked"], "urn:ietf:params:acme:error:unauthorized");
+
+    let keys = pki.json(&["acme", "eab", "list"]);
+    let bound = keys.as_array().unwrap().iter().find(|k| k["kid"] == made["kid"]).unwrap();
+    assert!(bound["account_id"].is_string(), "{keys}");
+    let audit = pki.ok(&["audit", "export"]);
+    assert!(audit.contains("\"acme.eab.created\"") && audit.contains("\"acme.eab.revoked\""));
+    assert!(!audit.contains(made["hmac_key"].as_str().unwrap()), "the MAC key is never logged");
+}

@@ -11,6 +11,7 @@ mod error;
 mod files;
 mod passphrase;
 mod software;
+mod wrap;
 
 pub use envelope::{decrypt_pkcs8, encrypt_pkcs8};
 pub use error::Error;
@@ -18,3 +19,4 @@ pub use files::{write_private_file, write_public_file};
 pub use ironpki_x509::Signer;
 pub use passphrase::Passphrase;
 pub use software::{GeneratedKey, SoftwareKey};
+pub use wrap::WrapKey;

@@ -23,9 +23,27 @@ pub struct AcmeAccount {
     pub created_at: i64,
 }
 
+/// An External Account Binding key: its MAC key sealed (never stored in clear), the
+/// provisioner it is for, and the one account it binds once used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EabKey {
+    pub kid: String,
+    pub provisioner: String,
+    #[serde(skip)]
+    pub sealed_key: Vec<u8>,
+    pub created_at: i64,
+    pub created_by: String,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The account it bound.
+    pub account_id: Option<String>,
+}
+
 pub trait AcmeStore: Send + Sync {
     /// Records a new account with its audit entry; [`Error::DuplicateAccount`] when the
     /// provisioner already has an account for that key (another replica made it first).
+    /// An account with an `eab_kid` binds that key in the same transaction, or fails with
+    /// [`Error::EabUnusable`] if it is bound, revoked or unknown.
     fn put_acme_account(&self, account: &AcmeAccount, event: &AuditEvent) -> Result<(), Error>;
     fn acme_account(&self, id: &str) -> Result<Option<AcmeAccount>, Error>;
     fn acme_account_by_key(&self, provisioner: &str, thumbprint: &str) -> Result<Option<AcmeAccount>, Error>;
@@ -34,6 +52,12 @@ pub trait AcmeStore: Send + Sync {
     /// Replaces an account's key, with its audit entry; [`Error::DuplicateAccount`] when
     /// another account of the provisioner has that key.
     fn change_acme_account_key(&self, id: &str, thumbprint: &str, jwk: &str, event: &AuditEvent) -> Result<(), Error>;
+    fn put_acme_eab_key(&self, key: &EabKey, event: &AuditEvent) -> Result<(), Error>;
+    fn acme_eab_key(&self, kid: &str) -> Result<Option<EabKey>, Error>;
+    /// Every EAB key, oldest first.
+    fn acme_eab_keys(&self) -> Result<Vec<EabKey>, Error>;
+    /// Revokes an EAB key at `at`; [`Error::EabUnusable`] when unknown or revoked already.
+    fn revoke_acme_eab_key(&self, kid: &str, at: i64, event: &AuditEvent) -> Result<(), Error>;
     /// Records `nonce` as used until `expires_at` and forgets those expired by `now`;
     /// false when it had been used already (by any replica).
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error>;
@@ -46,6 +70,12 @@ pub(crate) fn contact_json(contact: &[String]) -> Result<String, Error> {
 pub(crate) fn contact_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Backend(format!("unreadable ACME contact list {text:?}: {e}")))
 }
+
+/// The columns every EAB key query reads, in [`EabKey`]'s order.
+pub(crate) const EAB_COLUMNS: &str = "kid, provisioner, sealed_key, created_at, created_by, expires_at, revoked_at, account_id";
+
+/// The statement that binds an EAB key to the account created with it.
+pub(crate) const BIND_EAB: &str = "UPDATE acme_eab_keys SET account_id = $1 WHERE kid = $2 AND account_id IS NULL AND revoked_at IS NULL";
 
 /// The columns every account query reads, in [`AcmeAccount`]'s order.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, provisioner, thumbprint, jwk, status, contact, eab_kid, created_at";

@@ -1,3 +1,4 @@
+mod acme;
 mod audit;
 mod bench;
 mod ca;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Ocsp(c) => ocsp::run(&ctx, c),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Token(c) => token::run(&ctx, c),
+        Command::Acme(c) => acme::run(&ctx, c),
         Command::Migrate => migrate::run(&ctx),
         Command::Bench(c) => bench::run(&ctx, c),
     }

@@ -32,6 +32,9 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode, Failure> {
         }
         authority.unlock(&ca.name, &passphrase)?;
     }
+    if authority.config.acme.provisioners.iter().any(|p| p.eab) {
+        authority.unlock_acme_eab(&passphrase)?;
+    }
     drop(passphrase);
     let authority = Arc::new(authority);
     // The store is dropped here, after the runtime: a PostgreSQL client must not be

@@ -3,7 +3,7 @@
 use postgres::Row;
 
 use super::{unique_violation, PostgresStore};
-use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, ACCOUNT_COLUMNS};
+use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, EabKey, ACCOUNT_COLUMNS, BIND_EAB, EAB_COLUMNS};
 use crate::{AuditEvent, Error};
 
 fn row(r: &Row) -> Result<AcmeAccount, Error> {
@@ -20,6 +20,19 @@ fn row(r: &Row) -> Result<AcmeAccount, Error> {
     })
 }
 
+fn eab_row(r: &Row) -> Result<EabKey, Error> {
+    Ok(EabKey {
+        kid: r.try_get(0)?,
+        provisioner: r.try_get(1)?,
+        sealed_key: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+        created_by: r.try_get(4)?,
+        expires_at: r.try_get(5)?,
+        revoked_at: r.try_get(6)?,
+        account_id: r.try_get(7)?,
+    })
+}
+
 impl AcmeStore for PostgresStore {
     fn put_acme_account(&self, a: &AcmeAccount, event: &AuditEvent) -> Result<(), Error> {
         let contact = contact_json(&a.contact)?;
@@ -32,6 +45,11 @@ impl AcmeStore for PostgresStore {
                 Err(e) if unique_violation(&e).is_some() => return Err(Error::DuplicateAccount(a.thumbprint.clone())),
                 other => other?,
             };
+            if let Some(kid) = &a.eab_kid {
+                if w.execute(BIND_EAB, &[&a.id, kid])? != 1 {
+                    return Err(Error::EabUnusable(kid.clone()));
+                }
+            }
             w.append(event);
             Ok(())
         })
@@ -64,6 +82,35 @@ impl AcmeStore for PostgresStore {
                 Err(e) if unique_violation(&e).is_some() => return Err(Error::DuplicateAccount(thumbprint.to_string())),
                 other => other?,
             };
+            w.append(event);
+            Ok(())
+        })
+    }
+
+    fn put_acme_eab_key(&self, k: &EabKey, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|w| {
+            w.execute(
+                &format!("INSERT INTO acme_eab_keys ({EAB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                &[&k.kid, &k.provisioner, &k.sealed_key, &k.created_at, &k.created_by, &k.expires_at, &k.revoked_at, &k.account_id],
+            )?;
+            w.append(event);
+            Ok(())
+        })
+    }
+
+    fn acme_eab_key(&self, kid: &str) -> Result<Option<EabKey>, Error> {
+        self.read(|s| s.query_opt(&format!("SELECT {EAB_COLUMNS} FROM acme_eab_keys WHERE kid = $1"), &[&kid])?.map(|r| eab_row(&r)).transpose())
+    }
+
+    fn acme_eab_keys(&self) -> Result<Vec<EabKey>, Error> {
+        self.read(|s| s.query(&format!("SELECT {EAB_COLUMNS} FROM acme_eab_keys ORDER BY created_at, kid"), &[])?.iter().map(eab_row).collect())
+    }
+
+    fn revoke_acme_eab_key(&self, kid: &str, at: i64, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|w| {
+            if w.execute("UPDATE acme_eab_keys SET revoked_at = $1 WHERE kid = $2 AND revoked_at IS NULL", &[&at, &kid])? != 1 {
+                return Err(Error::EabUnusable(kid.to_string()));
+            }
             w.append(event);
             Ok(())
         })

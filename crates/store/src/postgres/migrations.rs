@@ -194,6 +194,21 @@ CREATE TABLE acme_nonces (
 CREATE INDEX acme_nonces_expiry ON acme_nonces (expires_at);
 INSERT INTO meta (key, value) VALUES ('acme_nonce_key', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
 "#,
+    // v13: External Account Binding keys, sealed under a key derived from the CA
+    // passphrase with the store's salt.
+    r#"
+CREATE TABLE acme_eab_keys (
+    kid         TEXT PRIMARY KEY,
+    provisioner TEXT NOT NULL,
+    sealed_key  BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL,
+    created_by  TEXT NOT NULL,
+    expires_at  BIGINT,
+    revoked_at  BIGINT,
+    account_id  TEXT UNIQUE REFERENCES acme_accounts(id)
+);
+INSERT INTO meta (key, value) VALUES ('acme_eab_salt', replace(gen_random_uuid()::text, '-', ''));
+"#,
 ];
 
 /// The schema version the store is at.

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::chain::append;
 use super::{is_unique_violation, SqliteStore};
-use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, ACCOUNT_COLUMNS};
+use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, EabKey, ACCOUNT_COLUMNS, BIND_EAB, EAB_COLUMNS};
 use crate::{AuditEvent, Error};
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeAccount, String)> {
@@ -23,6 +23,19 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeAccount, String)> {
     ))
 }
 
+fn eab_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EabKey> {
+    Ok(EabKey {
+        kid: r.get(0)?,
+        provisioner: r.get(1)?,
+        sealed_key: r.get(2)?,
+        created_at: r.get(3)?,
+        created_by: r.get(4)?,
+        expires_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+        account_id: r.get(7)?,
+    })
+}
+
 fn with_contact(found: Option<(AcmeAccount, String)>) -> Result<Option<AcmeAccount>, Error> {
     found.map(|(mut a, contact)| contact_list(&contact).map(|c| { a.contact = c; a })).transpose()
 }
@@ -38,6 +51,11 @@ impl AcmeStore for SqliteStore {
                 Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateAccount(a.thumbprint.clone())),
                 other => other?,
             };
+            if let Some(kid) = &a.eab_kid {
+                if tx.execute(&BIND_EAB.replace('$', "?"), params![a.id, kid])? != 1 {
+                    return Err(Error::EabUnusable(kid.clone()));
+                }
+            }
             append(tx, event)?;
             Ok(())
         })
@@ -72,6 +90,40 @@ impl AcmeStore for SqliteStore {
                 Err(e) if is_unique_violation(&e) => return Err(Error::DuplicateAccount(thumbprint.to_string())),
                 other => other?,
             };
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn put_acme_eab_key(&self, k: &EabKey, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO acme_eab_keys ({EAB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![k.kid, k.provisioner, k.sealed_key, k.created_at, k.created_by, k.expires_at, k.revoked_at, k.account_id],
+            )?;
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn acme_eab_key(&self, kid: &str) -> Result<Option<EabKey>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(&format!("SELECT {EAB_COLUMNS} FROM acme_eab_keys WHERE kid = ?1"))?.query_row([kid], eab_row).optional()?;
+        Ok(found)
+    }
+
+    fn acme_eab_keys(&self) -> Result<Vec<EabKey>, Error> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {EAB_COLUMNS} FROM acme_eab_keys ORDER BY created_at, kid"))?;
+        let rows = stmt.query_map([], eab_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_acme_eab_key(&self, kid: &str, at: i64, event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            if tx.execute("UPDATE acme_eab_keys SET revoked_at = ?1 WHERE kid = ?2 AND revoked_at IS NULL", params![at, kid])? != 1 {
+                return Err(Error::EabUnusable(kid.to_string()));
+            }
             append(tx, event)?;
             Ok(())
         })

@@ -11,7 +11,8 @@
 //! upsert per profile and hour (the trigger ran an upsert per row, and made every insert a
 //! statement with a journal of its own). v11 lets a CA be revoked (SQLite rebuilds the
 //! `cas` table to change its CHECK constraint). v12 adds ACME accounts, the nonces used,
-//! and the key every replica signs its nonces with.
+//! and the key every replica signs its nonces with. v13 adds External Account Binding
+//! keys, sealed under a key derived from the CA passphrase with the store's salt.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -181,6 +182,18 @@ CREATE TABLE acme_nonces (
 ) WITHOUT ROWID;
 CREATE INDEX acme_nonces_expiry ON acme_nonces (expires_at);
 INSERT INTO meta (key, value) VALUES ('acme_nonce_key', lower(hex(randomblob(32))));
+"#, r#"
+CREATE TABLE acme_eab_keys (
+    kid         TEXT PRIMARY KEY,
+    provisioner TEXT NOT NULL,
+    sealed_key  BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    expires_at  INTEGER,
+    revoked_at  INTEGER,
+    account_id  TEXT UNIQUE REFERENCES acme_accounts(id)
+);
+INSERT INTO meta (key, value) VALUES ('acme_eab_salt', lower(hex(randomblob(16))));
 "#];
 
 /// Applies the migrations the store lacks, in one transaction. Foreign keys are off

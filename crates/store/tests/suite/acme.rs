@@ -46,3 +46,36 @@ pub fn acme_accounts_and_nonces(e: &dyn Engine) {
     assert!(acme.use_acme_nonce("n1", 300, 200).unwrap());
     assert_eq!(verify_chain(&*s), Ok(5), "the CA, two accounts, a key change, a deactivation; nonces are not audited");
 }
+
+/// An EAB key binds the one account created with it, in the same transaction.
+pub fn acme_eab_keys_bind_one_account(e: &dyn Engine) {
+    use ironpki_store::acme::EabKey;
+    let s = store(e);
+    let acme = s.acme();
+    let key = |kid: &str| EabKey {
+        kid: kid.into(),
+        provisioner: "acme".into(),
+        sealed_key: vec![1, 2, 3],
+        created_at: 1,
+        created_by: "test".into(),
+        expires_at: Some(100),
+        revoked_at: None,
+        account_id: None,
+    };
+    acme.put_acme_eab_key(&key("k1"), &event("acme.eab.created", "eab:k1")).unwrap();
+    acme.put_acme_eab_key(&key("k2"), &event("acme.eab.created", "eab:k2")).unwrap();
+    let bound = |id: &str, thumbprint: &str, kid: &str| AcmeAccount { eab_kid: Some(kid.into()), ..account(id, thumbprint) };
+    acme.put_acme_account(&bound("a1", "t1", "k1"), &event("acme.account.created", "a1")).unwrap();
+    assert_eq!(acme.acme_eab_key("k1").unwrap().unwrap().account_id.as_deref(), Some("a1"));
+    let err = acme.put_acme_account(&bound("a2", "t2", "k1"), &event("acme.account.created", "a2")).unwrap_err();
+    assert!(matches!(err, Error::EabUnusable(_)), "{err}");
+    assert_eq!(acme.acme_account("a2").unwrap(), None, "the account is not created either");
+
+    acme.revoke_acme_eab_key("k2", 50, &event("acme.eab.revoked", "eab:k2")).unwrap();
+    assert!(matches!(acme.revoke_acme_eab_key("k2", 60, &event("acme.eab.revoked", "eab:k2")), Err(Error::EabUnusable(_))));
+    let err = acme.put_acme_account(&bound("a3", "t3", "k2"), &event("acme.account.created", "a3")).unwrap_err();
+    assert!(matches!(err, Error::EabUnusable(_)), "a revoked key binds nothing: {err}");
+    let listed: Vec<(String, Option<i64>)> = acme.acme_eab_keys().unwrap().into_iter().map(|k| (k.kid, k.revoked_at)).collect();
+    assert_eq!(listed, [("k1".to_string(), None), ("k2".to_string(), Some(50))]);
+    assert_eq!(verify_chain(&*s), Ok(5), "the CA, two keys, one account, one revocation");
+}
