@@ -21,11 +21,13 @@ pub struct Problem {
     pub kind: &'static str,
     pub status: u16,
     pub detail: String,
+    /// A resource the problem is about, sent as `Location` (the account holding a key).
+    pub location: Option<String>,
 }
 
 impl Problem {
     pub fn new(kind: &'static str, status: u16, detail: impl Into<String>) -> Problem {
-        Problem { kind, status, detail: detail.into() }
+        Problem { kind, status, detail: detail.into(), location: None }
     }
 
     fn malformed(detail: impl Into<String>) -> Problem {
@@ -305,12 +307,13 @@ impl Authority {
         match self.store.acme().change_acme_account_key(&account.id, &thumbprint, &new_key.canonical_json(), &event) {
             Ok(()) => Ok(AcmeAccount { thumbprint, jwk: new_key.canonical_json(), ..account }),
             Err(ironpki_store::Error::DuplicateAccount(_)) => {
-                let other = self.store.acme().acme_account_by_key(&account.provisioner, &thumbprint)?;
-                let detail = match other {
-                    Some(other) => format!("the new key already belongs to account {}", urls.account(&other.id)),
+                // RFC 8555 section 7.3.5: the conflict names the account holding the key.
+                let other = self.store.acme().acme_account_by_key(&account.provisioner, &thumbprint)?.map(|o| urls.account(&o.id));
+                let detail = match &other {
+                    Some(url) => format!("the new key already belongs to account {url}"),
                     None => "the new key already belongs to another account".into(),
                 };
-                Err(Problem::new("conflict", 409, detail))
+                Err(Problem { location: other, ..Problem::new("conflict", 409, detail) })
             }
             Err(e) => Err(e.into()),
         }

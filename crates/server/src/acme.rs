@@ -109,7 +109,11 @@ where
 fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = json!({ "type": format!("urn:ietf:params:acme:error:{}", problem.kind), "detail": problem.detail, "status": problem.status });
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+    if let Some(location) = problem.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// A POST body, which must be `application/jose+json` (RFC 8555 section 6.2).

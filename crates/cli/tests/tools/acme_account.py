@@ -43,7 +43,7 @@ def main(directory_url, roots):
         seen["existing"] = e.location
     stranger_key_taken = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
     taken, _, _ = connect(directory_url, roots, stranger_key_taken, jose.ES384)
-    taken.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
+    seen["taken_account"] = taken.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True)).uri
     stranger_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP384R1()))
     stranger, _, _ = connect(directory_url, roots, stranger_key, jose.ES384)
     try:
@@ -73,7 +73,7 @@ def main(directory_url, roots):
         nonce = jose.b64.b64decode(requests.head(directory["newNonce"], verify=roots, timeout=10).headers["Replay-Nonce"])
         outer = acme_jws.JWS.sign(inner.json_dumps().encode(), key=ec_key, alg=jose.ES256, nonce=nonce, url=url, kid=regr.uri)
         reply = requests.post(url, data=outer.json_dumps().encode(), headers=headers, verify=roots, timeout=10)
-        return reply.status_code, reply.json().get("type", reply.json().get("status"))
+        return reply.status_code, reply.json().get("type", reply.json().get("status")), reply.headers.get("Location")
 
     seen["key_change_to_taken_key"] = list(change_key(stranger_key_taken, jose.ES384))
     new_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
