@@ -39,6 +39,45 @@ pub struct EabKey {
     pub account_id: Option<String>,
 }
 
+/// An order (RFC 8555 section 7.1.3). Identifiers and error are JSON, as on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcmeOrder {
+    pub id: String,
+    pub account_id: String,
+    pub provisioner: String,
+    /// `pending`, `ready`, `processing`, `valid` or `invalid`.
+    pub status: String,
+    /// JSON array of `{type, value}`.
+    pub identifiers: String,
+    /// The ids of its authorizations, in the identifiers' order.
+    pub authorizations: Vec<String>,
+    pub expires: i64,
+    /// JSON problem document, for an invalid order.
+    pub error: Option<String>,
+    /// The certificate issued for it.
+    pub cert_issuer: Option<String>,
+    pub cert_serial: Option<String>,
+    pub created_at: i64,
+}
+
+/// An authorization (RFC 8555 section 7.1.4) with its challenges (JSON, as on the wire
+/// less their URLs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcmeAuthz {
+    pub id: String,
+    pub account_id: String,
+    pub provisioner: String,
+    /// `dns` or `ip`.
+    pub identifier_type: String,
+    pub identifier_value: String,
+    pub wildcard: bool,
+    /// `pending`, `valid`, `invalid`, `deactivated`, `expired` or `revoked`.
+    pub status: String,
+    pub expires: i64,
+    /// JSON array of `{id, type, token, status, validated?, error?}`.
+    pub challenges: String,
+}
+
 pub trait AcmeStore: Send + Sync {
     /// Records a new account with its audit entry; [`Error::DuplicateAccount`] when the
     /// provisioner already has an account for that key (another replica made it first).
@@ -58,6 +97,14 @@ pub trait AcmeStore: Send + Sync {
     fn acme_eab_keys(&self) -> Result<Vec<EabKey>, Error>;
     /// Revokes an EAB key at `at`; [`Error::EabUnusable`] when unknown or revoked already.
     fn revoke_acme_eab_key(&self, kid: &str, at: i64, event: &AuditEvent) -> Result<(), Error>;
+    /// Records an order and its authorizations, with the order's audit entry.
+    fn put_acme_order(&self, order: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error>;
+    fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error>;
+    fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error>;
+    /// Sets an authorization's status and challenges.
+    fn update_acme_authz(&self, authz: &AcmeAuthz) -> Result<(), Error>;
+    /// Sets an order's status, error and certificate, with an audit entry when given.
+    fn update_acme_order(&self, order: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error>;
     /// Records `nonce` as used until `expires_at` and forgets those expired by `now`;
     /// false when it had been used already (by any replica).
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error>;
@@ -69,6 +116,18 @@ pub(crate) fn contact_json(contact: &[String]) -> Result<String, Error> {
 
 pub(crate) fn contact_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Backend(format!("unreadable ACME contact list {text:?}: {e}")))
+}
+
+pub(crate) const ORDER_COLUMNS: &str =
+    "id, account_id, provisioner, status, identifiers, authorizations, expires, error, cert_issuer, cert_serial, created_at";
+pub(crate) const AUTHZ_COLUMNS: &str = "id, account_id, provisioner, identifier_type, identifier_value, wildcard, status, expires, challenges";
+
+pub(crate) fn ids_json(ids: &[String]) -> Result<String, Error> {
+    serde_json::to_string(ids).map_err(|e| Error::Backend(e.to_string()))
+}
+
+pub(crate) fn ids_list(text: &str) -> Result<Vec<String>, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Backend(format!("unreadable id list {text:?}: {e}")))
 }
 
 /// The columns every EAB key query reads, in [`EabKey`]'s order.

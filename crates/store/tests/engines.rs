@@ -55,6 +55,7 @@ on_every_engine!(
     revoking_a_ca_changes_its_status_and_certificate_together,
     acme_accounts_and_nonces,
     acme_eab_keys_bind_one_account,
+    acme_orders_and_authorizations,
     revoked_sets_stream_past_one_batch,
     streaming_stops_at_the_first_callback_error,
     // CRLs

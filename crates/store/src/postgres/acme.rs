@@ -3,7 +3,10 @@
 use postgres::Row;
 
 use super::{unique_violation, PostgresStore};
-use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, EabKey, ACCOUNT_COLUMNS, BIND_EAB, EAB_COLUMNS};
+use crate::acme::{
+    contact_json, contact_list, ids_json, ids_list, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
+    BIND_EAB, EAB_COLUMNS, ORDER_COLUMNS,
+};
 use crate::{AuditEvent, Error};
 
 fn row(r: &Row) -> Result<AcmeAccount, Error> {
@@ -17,6 +20,37 @@ fn row(r: &Row) -> Result<AcmeAccount, Error> {
         contact: contact_list(&contact)?,
         eab_kid: r.try_get(6)?,
         created_at: r.try_get(7)?,
+    })
+}
+
+fn order_row(r: &Row) -> Result<AcmeOrder, Error> {
+    let ids: String = r.try_get(5)?;
+    Ok(AcmeOrder {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        provisioner: r.try_get(2)?,
+        status: r.try_get(3)?,
+        identifiers: r.try_get(4)?,
+        authorizations: ids_list(&ids)?,
+        expires: r.try_get(6)?,
+        error: r.try_get(7)?,
+        cert_issuer: r.try_get(8)?,
+        cert_serial: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+    })
+}
+
+fn authz_row(r: &Row) -> Result<AcmeAuthz, Error> {
+    Ok(AcmeAuthz {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        provisioner: r.try_get(2)?,
+        identifier_type: r.try_get(3)?,
+        identifier_value: r.try_get(4)?,
+        wildcard: r.try_get(5)?,
+        status: r.try_get(6)?,
+        expires: r.try_get(7)?,
+        challenges: r.try_get(8)?,
     })
 }
 
@@ -112,6 +146,52 @@ impl AcmeStore for PostgresStore {
                 return Err(Error::EabUnusable(kid.to_string()));
             }
             w.append(event);
+            Ok(())
+        })
+    }
+
+    fn put_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error> {
+        let ids = ids_json(&o.authorizations)?;
+        self.write(|w| {
+            w.execute(
+                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+                &[&o.id, &o.account_id, &o.provisioner, &o.status, &o.identifiers, &ids, &o.expires, &o.error, &o.cert_issuer, &o.cert_serial, &o.created_at],
+            )?;
+            for a in authzs {
+                w.execute(
+                    &format!("INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+                    &[&a.id, &a.account_id, &a.provisioner, &a.identifier_type, &a.identifier_value, &a.wildcard, &a.status, &a.expires, &a.challenges],
+                )?;
+            }
+            w.append(event);
+            Ok(())
+        })
+    }
+
+    fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error> {
+        self.read(|s| s.query_opt(&format!("SELECT {ORDER_COLUMNS} FROM acme_orders WHERE id = $1"), &[&id])?.map(|r| order_row(&r)).transpose())
+    }
+
+    fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error> {
+        self.read(|s| s.query_opt(&format!("SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE id = $1"), &[&id])?.map(|r| authz_row(&r)).transpose())
+    }
+
+    fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {
+        self.pool.with(|s| {
+            s.query("UPDATE acme_authorizations SET status = $1, challenges = $2 WHERE id = $3", &[&a.status, &a.challenges, &a.id])?;
+            Ok(())
+        })
+    }
+
+    fn update_acme_order(&self, o: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error> {
+        self.write(|w| {
+            w.execute(
+                "UPDATE acme_orders SET status = $1, error = $2, cert_issuer = $3, cert_serial = $4 WHERE id = $5",
+                &[&o.status, &o.error, &o.cert_issuer, &o.cert_serial, &o.id],
+            )?;
+            if let Some(event) = event {
+                w.append(event);
+            }
             Ok(())
         })
     }

@@ -209,6 +209,34 @@ CREATE TABLE acme_eab_keys (
 );
 INSERT INTO meta (key, value) VALUES ('acme_eab_salt', replace(gen_random_uuid()::text, '-', ''));
 "#,
+    // v14: ACME orders and authorizations (with their challenges).
+    r#"
+CREATE TABLE acme_orders (
+    id             TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL REFERENCES acme_accounts(id),
+    provisioner    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid')),
+    identifiers    TEXT NOT NULL,
+    authorizations TEXT NOT NULL,
+    expires        BIGINT NOT NULL,
+    error          TEXT,
+    cert_issuer    TEXT,
+    cert_serial    TEXT,
+    created_at     BIGINT NOT NULL
+);
+CREATE INDEX acme_orders_account ON acme_orders (account_id, created_at);
+CREATE TABLE acme_authorizations (
+    id               TEXT PRIMARY KEY,
+    account_id       TEXT NOT NULL REFERENCES acme_accounts(id),
+    provisioner      TEXT NOT NULL,
+    identifier_type  TEXT NOT NULL CHECK (identifier_type IN ('dns', 'ip')),
+    identifier_value TEXT NOT NULL,
+    wildcard         BOOLEAN NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired', 'revoked')),
+    expires          BIGINT NOT NULL,
+    challenges       TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version the store is at.

@@ -4,7 +4,10 @@ use rusqlite::{params, OptionalExtension};
 
 use super::chain::append;
 use super::{is_unique_violation, SqliteStore};
-use crate::acme::{contact_json, contact_list, AcmeAccount, AcmeStore, EabKey, ACCOUNT_COLUMNS, BIND_EAB, EAB_COLUMNS};
+use crate::acme::{
+    contact_json, contact_list, ids_json, ids_list, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
+    BIND_EAB, EAB_COLUMNS, ORDER_COLUMNS,
+};
 use crate::{AuditEvent, Error};
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeAccount, String)> {
@@ -21,6 +24,39 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeAccount, String)> {
         },
         r.get(5)?,
     ))
+}
+
+fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeOrder, String)> {
+    Ok((
+        AcmeOrder {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            provisioner: r.get(2)?,
+            status: r.get(3)?,
+            identifiers: r.get(4)?,
+            authorizations: Vec::new(),
+            expires: r.get(6)?,
+            error: r.get(7)?,
+            cert_issuer: r.get(8)?,
+            cert_serial: r.get(9)?,
+            created_at: r.get(10)?,
+        },
+        r.get(5)?,
+    ))
+}
+
+fn authz_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AcmeAuthz> {
+    Ok(AcmeAuthz {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        provisioner: r.get(2)?,
+        identifier_type: r.get(3)?,
+        identifier_value: r.get(4)?,
+        wildcard: r.get(5)?,
+        status: r.get(6)?,
+        expires: r.get(7)?,
+        challenges: r.get(8)?,
+    })
 }
 
 fn eab_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EabKey> {
@@ -125,6 +161,55 @@ impl AcmeStore for SqliteStore {
                 return Err(Error::EabUnusable(kid.to_string()));
             }
             append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn put_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                params![o.id, o.account_id, o.provisioner, o.status, o.identifiers, ids_json(&o.authorizations)?, o.expires, o.error, o.cert_issuer, o.cert_serial, o.created_at],
+            )?;
+            for a in authzs {
+                tx.execute(
+                    &format!("INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                    params![a.id, a.account_id, a.provisioner, a.identifier_type, a.identifier_value, a.wildcard, a.status, a.expires, a.challenges],
+                )?;
+            }
+            append(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM acme_orders WHERE id = ?1"))?.query_row([id], order_row).optional()?;
+        found.map(|(mut o, ids)| ids_list(&ids).map(|ids| { o.authorizations = ids; o })).transpose()
+    }
+
+    fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(&format!("SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE id = ?1"))?.query_row([id], authz_row).optional()?;
+        Ok(found)
+    }
+
+    fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute("UPDATE acme_authorizations SET status = ?1, challenges = ?2 WHERE id = ?3", params![a.status, a.challenges, a.id])?;
+            Ok(())
+        })
+    }
+
+    fn update_acme_order(&self, o: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE acme_orders SET status = ?1, error = ?2, cert_issuer = ?3, cert_serial = ?4 WHERE id = ?5",
+                params![o.status, o.error, o.cert_issuer, o.cert_serial, o.id],
+            )?;
+            if let Some(event) = event {
+                append(tx, event)?;
+            }
             Ok(())
         })
     }

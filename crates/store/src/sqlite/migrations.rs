@@ -12,7 +12,8 @@
 //! statement with a journal of its own). v11 lets a CA be revoked (SQLite rebuilds the
 //! `cas` table to change its CHECK constraint). v12 adds ACME accounts, the nonces used,
 //! and the key every replica signs its nonces with. v13 adds External Account Binding
-//! keys, sealed under a key derived from the CA passphrase with the store's salt.
+//! keys, sealed under a key derived from the CA passphrase with the store's salt. v14
+//! adds ACME orders and authorizations (with their challenges).
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -194,6 +195,32 @@ CREATE TABLE acme_eab_keys (
     account_id  TEXT UNIQUE REFERENCES acme_accounts(id)
 );
 INSERT INTO meta (key, value) VALUES ('acme_eab_salt', lower(hex(randomblob(16))));
+"#, r#"
+CREATE TABLE acme_orders (
+    id             TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL REFERENCES acme_accounts(id),
+    provisioner    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid')),
+    identifiers    TEXT NOT NULL,
+    authorizations TEXT NOT NULL,
+    expires        INTEGER NOT NULL,
+    error          TEXT,
+    cert_issuer    TEXT,
+    cert_serial    TEXT,
+    created_at     INTEGER NOT NULL
+);
+CREATE INDEX acme_orders_account ON acme_orders (account_id, created_at);
+CREATE TABLE acme_authorizations (
+    id               TEXT PRIMARY KEY,
+    account_id       TEXT NOT NULL REFERENCES acme_accounts(id),
+    provisioner      TEXT NOT NULL,
+    identifier_type  TEXT NOT NULL CHECK (identifier_type IN ('dns', 'ip')),
+    identifier_value TEXT NOT NULL,
+    wildcard         BOOLEAN NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired', 'revoked')),
+    expires          INTEGER NOT NULL,
+    challenges       TEXT NOT NULL
+);
 "#];
 
 /// Applies the migrations the store lacks, in one transaction. Foreign keys are off

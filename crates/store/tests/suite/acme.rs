@@ -79,3 +79,47 @@ pub fn acme_eab_keys_bind_one_account(e: &dyn Engine) {
     assert_eq!(listed, [("k1".to_string(), None), ("k2".to_string(), Some(50))]);
     assert_eq!(verify_chain(&*s), Ok(5), "the CA, two keys, one account, one revocation");
 }
+
+/// Orders and authorizations round-trip and change.
+pub fn acme_orders_and_authorizations(e: &dyn Engine) {
+    use ironpki_store::acme::{AcmeAuthz, AcmeOrder};
+    let s = store(e);
+    let acme = s.acme();
+    acme.put_acme_account(&account("a1", "t1"), &event("acme.account.created", "a1")).unwrap();
+    let authz = AcmeAuthz {
+        id: "z1".into(),
+        account_id: "a1".into(),
+        provisioner: "acme".into(),
+        identifier_type: "dns".into(),
+        identifier_value: "web.internal".into(),
+        wildcard: false,
+        status: "pending".into(),
+        expires: 99,
+        challenges: r#"[{"id":"c1","type":"http-01","token":"t","status":"pending"}]"#.into(),
+    };
+    let mut order = AcmeOrder {
+        id: "o1".into(),
+        account_id: "a1".into(),
+        provisioner: "acme".into(),
+        status: "pending".into(),
+        identifiers: r#"[{"type":"dns","value":"web.internal"}]"#.into(),
+        authorizations: vec!["z1".into()],
+        expires: 99,
+        error: None,
+        cert_issuer: None,
+        cert_serial: None,
+        created_at: 3,
+    };
+    acme.put_acme_order(&order, std::slice::from_ref(&authz), &event("acme.order.created", "o1")).unwrap();
+    assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
+    assert_eq!(acme.acme_authz("z1").unwrap().as_ref(), Some(&authz));
+    let valid = AcmeAuthz { status: "valid".into(), challenges: "[]".into(), ..authz };
+    acme.update_acme_authz(&valid).unwrap();
+    assert_eq!(acme.acme_authz("z1").unwrap().unwrap().status, "valid");
+    order.status = "valid".into();
+    order.cert_issuer = Some("issuing".into());
+    order.cert_serial = Some("0a".into());
+    acme.update_acme_order(&order, Some(&event("acme.order.finalized", "o1"))).unwrap();
+    assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
+    assert_eq!(verify_chain(&*s), Ok(4));
+}
