@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acme;
+pub mod acme_order;
 mod access;
 mod eab;
 mod authority;

@@ -108,3 +108,59 @@ fn external_account_binding_keys_bind_one_account() {
     assert!(audit.contains("\"acme.eab.created\"") && audit.contains("\"acme.eab.revoked\""));
     assert!(!audit.contains(made["hmac_key"].as_str().unwrap()), "the MAC key is never logged");
 }
+
+/// A complete issuance with the acme library: order, http-01 against its responder,
+/// finalize, download; the certificate verifies with openssl and passes pkilint; a
+/// foreign name is refused before any validation, and a wrong answer fails with the reason.
+#[test]
+fn the_acme_library_orders_validates_and_downloads_a_certificate() {
+    let Some(python) = python_with("acme") else { return };
+    let Some(openssl) = common::tool("openssl") else { return };
+    let Some(pkilint) = common::tool("lint_pkix_cert") else { return };
+    let port = std::net::TcpListener::bind("[::]:0").unwrap().local_addr().unwrap().port().to_string();
+    let (pki, listen) = Pki::on_port(&[("http01_port: 80 ", &format!("http01_port: {port} "))]);
+    let server = pki.serve_at(&listen);
+    let directory = server.tls_base.clone() + "/acme/acme/directory";
+    let roots = pki.roots();
+    let out_dir = pki.path("acme-out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let script = test_script("acme_order.py");
+    let args = [script.to_str().unwrap(), &directory, roots.to_str().unwrap(), &port, out_dir.to_str().unwrap()];
+    let out = run_tool(&python, &args, pki.dir.path());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    assert_eq!(seen["challenge_types"], serde_json::json!(["http-01"]), "only what is validated is offered");
+    assert_eq!(seen["order_status"], "valid");
+    assert_eq!(seen["foreign_name"], "urn:ietf:params:acme:error:rejectedIdentifier");
+    assert_eq!(seen["wrong_answer"][0], "invalid");
+    assert_eq!(seen["wrong_answer"][1], "urn:ietf:params:acme:error:incorrectResponse");
+    assert!(seen["wrong_answer"][2].as_str().unwrap().contains("not the key authorization"), "{seen}");
+
+    // The chain: the certificate for both names, then the intermediate; openssl verifies it.
+    let fullchain = std::fs::read_to_string(out_dir.join("fullchain.pem")).unwrap();
+    let blocks: Vec<&str> = fullchain.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    assert_eq!(blocks.len(), 2, "{fullchain}");
+    std::fs::write(pki.path("acme-out/leaf.pem"), blocks[0]).unwrap();
+    std::fs::write(pki.path("acme-out/chain.pem"), blocks[1]).unwrap();
+    let verified = run_tool(
+        &openssl,
+        &["verify", "-purpose", "sslserver", "-CAfile", roots.to_str().unwrap(), "-untrusted", "acme-out/chain.pem", "acme-out/leaf.pem"],
+        pki.dir.path(),
+    );
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+    let text = String::from_utf8(run_tool(&openssl, &["x509", "-in", "acme-out/leaf.pem", "-noout", "-text"], pki.dir.path()).stdout).unwrap();
+    assert!(text.contains("DNS:localhost") && text.contains("IP Address:127.0.0.1"), "{text}");
+    // pkilint's one finding is the single-label name `localhost` (the server profile allows
+    // it for development): nothing else in what ACME issued.
+    let lint = run_tool(&pkilint, &["lint", "-s", "WARNING", "acme-out/leaf.pem"], pki.dir.path());
+    let findings = String::from_utf8_lossy(&lint.stdout);
+    let counted = findings.matches("(ERROR)").count() + findings.matches("(WARNING)").count() + findings.matches("(FATAL)").count();
+    assert!(counted == 1 && findings.contains("pkix.invalid_domain_name_syntax") && findings.contains("\"localhost\""), "{findings}");
+
+    let listed = pki.json(&["cert", "list", "--profile", "server"]);
+    let record = listed.as_array().unwrap().iter().find(|c| c["common_name"] == "localhost").expect("the ACME certificate is recorded");
+    assert!(record["requester"].as_str().unwrap().starts_with("acme:acme/"), "{record}");
+    let audit = pki.ok(&["audit", "export"]);
+    assert!(audit.contains("\"acme.order.created\"") && audit.contains("\"acme.order.finalized\""));
+}

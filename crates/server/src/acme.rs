@@ -25,6 +25,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/acme/{provisioner}/new-account", post(new_account))
         .route("/acme/{provisioner}/acct/{id}", post(account))
         .route("/acme/{provisioner}/key-change", post(key_change))
+        .route("/acme/{provisioner}/new-order", post(new_order))
+        .route("/acme/{provisioner}/order/{id}", post(order))
+        .route("/acme/{provisioner}/order/{id}/finalize", post(finalize))
+        .route("/acme/{provisioner}/authz/{id}", post(authz))
+        .route("/acme/{provisioner}/chall/{authz}/{id}", post(challenge))
+        .route("/acme/{provisioner}/cert/{id}", post(certificate))
 }
 
 /// What a handler answers, before the headers every ACME response carries.
@@ -32,11 +38,20 @@ struct Reply {
     status: StatusCode,
     location: Option<String>,
     body: Option<Value>,
+    /// A PEM certificate chain instead of JSON.
+    pem: Option<String>,
+    /// The resource this one belongs to, sent as `Link: <URL>;rel="up"` (a challenge's
+    /// authorization).
+    up: Option<String>,
 }
 
 impl Reply {
     fn json(status: StatusCode, body: Value) -> Reply {
-        Reply { status, location: None, body: Some(body) }
+        Reply { status, location: None, body: Some(body), pem: None, up: None }
+    }
+
+    fn at(status: StatusCode, location: String, body: Value) -> Reply {
+        Reply { status, location: Some(location), body: Some(body), pem: None, up: None }
     }
 }
 
@@ -82,12 +97,16 @@ where
     };
     let mut response = match answer {
         Ok(reply) => {
-            let mut response = match reply.body {
-                Some(body) => (reply.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response(),
-                None => reply.status.into_response(),
+            let mut response = match (reply.body, reply.pem) {
+                (_, Some(pem)) => (reply.status, [(header::CONTENT_TYPE, "application/pem-certificate-chain")], pem).into_response(),
+                (Some(body), None) => (reply.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response(),
+                (None, None) => reply.status.into_response(),
             };
             if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 response.headers_mut().insert(header::LOCATION, location);
+            }
+            if let Some(up) = reply.up.and_then(|u| HeaderValue::from_str(&format!("<{u}>;rel=\"up\"")).ok()) {
+                response.headers_mut().append(header::LINK, up);
             }
             response
         }
@@ -99,7 +118,7 @@ where
     }
     if let Ok(link) = HeaderValue::from_str(&format!("<{directory}>;rel=\"index\"")) {
         if !directory.is_empty() {
-            headers.insert(header::LINK, link);
+            headers.append(header::LINK, link);
         }
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -135,6 +154,7 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
                 "newNonce": urls.new_nonce(),
                 "newAccount": urls.new_account(),
                 "keyChange": urls.key_change(),
+                "newOrder": format!("{}/new-order", urls.base),
                 "meta": { "externalAccountRequired": provisioner.eab },
             }),
         ))
@@ -145,7 +165,7 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
 /// `HEAD`/`GET newNonce` (RFC 8555 section 7.2): 200 to HEAD, 204 to GET.
 async fn new_nonce(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
     let status = if method == Method::HEAD { StatusCode::OK } else { StatusCode::NO_CONTENT };
-    run(state, provisioner, headers, uri, None, move |_, _, _, _| Ok(Reply { status, location: None, body: None })).await
+    run(state, provisioner, headers, uri, None, move |_, _, _, _| Ok(Reply { status, location: None, body: None, pem: None, up: None })).await
 }
 
 fn account_view(account: &AcmeAccount, urls: &AcmeUrls) -> Value {
@@ -159,7 +179,7 @@ async fn new_account(State(state): State<Arc<AppState>>, Path(provisioner): Path
         let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
         let (account, created) = authority.acme_new_account(provisioner, urls, &verified)?;
         let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok(Reply { status, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+        Ok(Reply::at(status, urls.account(&account.id), account_view(&account, urls)))
     })
     .await
 }
@@ -169,7 +189,7 @@ async fn account(State(state): State<Arc<AppState>>, Path((provisioner, id)): Pa
     run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
         let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
         let account = authority.acme_account_update(&id, &verified)?;
-        Ok(Reply { status: StatusCode::OK, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+        Ok(Reply::at(StatusCode::OK, urls.account(&account.id), account_view(&account, urls)))
     })
     .await
 }
@@ -180,7 +200,83 @@ async fn key_change(State(state): State<Arc<AppState>>, Path(provisioner): Path<
     run(state, provisioner, headers, uri, Some(body), |authority, _, urls, verified| {
         let verified = verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))?;
         let account = authority.acme_key_change(urls, &verified)?;
-        Ok(Reply { status: StatusCode::OK, location: Some(urls.account(&account.id)), body: Some(account_view(&account, urls)) })
+        Ok(Reply::at(StatusCode::OK, urls.account(&account.id), account_view(&account, urls)))
+    })
+    .await
+}
+
+fn need(verified: Option<Verified>) -> Result<Verified, Problem> {
+    verified.ok_or_else(|| Problem::new("malformed", 400, "no request"))
+}
+
+/// `POST newOrder` (RFC 8555 section 7.4): 201 with the order.
+async fn new_order(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), |authority, provisioner, urls, verified| {
+        let order = authority.acme_new_order(provisioner, &need(verified)?)?;
+        Ok(Reply::at(StatusCode::CREATED, format!("{}/order/{}", urls.base, order.id), authority.acme_order_view(urls, &order)))
+    })
+    .await
+}
+
+/// `POST` (as GET) to an order URL.
+async fn order(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
+        let order = authority.acme_order(&need(verified)?, &id)?;
+        Ok(Reply::at(StatusCode::OK, format!("{}/order/{}", urls.base, order.id), authority.acme_order_view(urls, &order)))
+    })
+    .await
+}
+
+/// `POST finalize`: the CSR issued under the provisioner's profile.
+async fn finalize(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, provisioner, urls, verified| {
+        let order = authority.acme_finalize(provisioner, &need(verified)?, &id)?;
+        Ok(Reply::at(StatusCode::OK, format!("{}/order/{}", urls.base, order.id), authority.acme_order_view(urls, &order)))
+    })
+    .await
+}
+
+/// `POST` (as GET) to an authorization URL.
+async fn authz(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
+        let authz = authority.acme_authz(&need(verified)?, &id)?;
+        Ok(Reply::json(StatusCode::OK, authority.acme_authz_view(urls, &authz)))
+    })
+    .await
+}
+
+/// `POST` to a challenge URL: the client is ready; validation starts in the background.
+async fn challenge(State(state): State<Arc<AppState>>, Path((provisioner, authz_id, id)): Path<(String, String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let authority = state.authority.clone();
+    let runtime = tokio::runtime::Handle::current();
+    run(state, provisioner, headers, uri, Some(body), move |a, provisioner, urls, verified| {
+        let verified = need(verified)?;
+        let (view, validation) = if verified.jws.is_post_as_get() {
+            let authz = a.acme_authz(&verified, &authz_id)?;
+            let view = a.acme_authz_view(urls, &authz)["challenges"]
+                .as_array()
+                .and_then(|l| l.iter().find(|c| c["url"].as_str().is_some_and(|u| u.ends_with(&format!("/{id}")))).cloned())
+                .ok_or_else(|| Problem::new("malformed", 404, format!("no challenge {id:?}")))?;
+            (view, None)
+        } else {
+            a.acme_respond(provisioner, urls, &verified, &authz_id, &id)?
+        };
+        if let Some(validation) = validation {
+            let _guard = runtime.enter();
+            crate::acme_validate::spawn(authority, validation);
+        }
+        let mut reply = Reply::json(StatusCode::OK, view);
+        reply.up = Some(format!("{}/authz/{authz_id}", urls.base));
+        Ok(reply)
+    })
+    .await
+}
+
+/// `POST` (as GET) to the certificate URL: the chain as PEM, certificate first.
+async fn certificate(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, _, _, verified| {
+        let pem = authority.acme_certificate(&need(verified)?, &id)?;
+        Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: Some(pem), up: None })
     })
     .await
 }

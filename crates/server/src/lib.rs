@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod acme;
+mod acme_validate;
 pub mod api;
 mod ca;
 mod crl;

@@ -1,0 +1,101 @@
+"""A complete ACME issuance with the `acme` library: an account, an order for
+`localhost` and `127.0.0.1`, http-01 answered by a responder on the provisioner's
+http01_port, finalize, and the chain downloaded; then a refused identifier, and an
+http-01 answer that does not match.
+
+usage: acme_order.py DIRECTORY_URL ROOTS.pem HTTP01_PORT OUT_DIR
+Prints one JSON object of what it saw.
+"""
+
+import datetime
+import ipaddress
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import josepy as jose
+from acme import challenges, client, errors, messages
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ANSWERS = {}
+
+
+class Responder(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (the http.server interface)
+        token = self.path.rsplit("/", 1)[-1]
+        body = ANSWERS.get(token, "").encode()
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class DualStack(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def csr_for(names, ips):
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, names[0])] if names else []
+    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
+    csr = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def answer_http01(acme, account_key, order):
+    for authz in order.authorizations:
+        challb = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
+        response, validation = challb.response_and_validation(account_key)
+        ANSWERS[challb.chall.encode("token")] = validation
+        acme.answer_challenge(challb, response)
+
+
+def main(directory_url, roots, port, out_dir):
+    server = DualStack(("::", int(port)), Responder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen = {}
+    key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")
+    acme = client.ClientV2(client.ClientV2.get_directory(directory_url, net), net)
+    acme.new_account(messages.NewRegistration.from_data(email="ops@example.com", terms_of_service_agreed=True))
+
+    order = acme.new_order(csr_for(["localhost"], ["127.0.0.1"]))
+    seen["challenge_types"] = sorted({c.chall.typ for a in order.authorizations for c in a.body.challenges})
+    answer_http01(acme, key, order)
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
+    order = acme.poll_and_finalize(order, deadline=deadline)
+    seen["order_status"] = order.body.status.name
+    with open(f"{out_dir}/fullchain.pem", "w") as f:
+        f.write(order.fullchain_pem)
+
+    try:
+        acme.new_order(csr_for(["www.example.com"], []))
+        seen["foreign_name"] = "ordered"
+    except messages.Error as e:
+        seen["foreign_name"] = e.typ
+
+    bad = acme.new_order(csr_for([], ["127.0.0.2"]))
+    for authz in bad.authorizations:
+        challb = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
+        ANSWERS[challb.chall.encode("token")] = "not the key authorization"
+        acme.answer_challenge(challb, challb.response(key))
+    try:
+        acme.poll_authorizations(bad, deadline=datetime.datetime.now() + datetime.timedelta(seconds=30))
+        seen["wrong_answer"] = "valid"
+    except errors.ValidationError as e:
+        challenge = next(c for a in e.failed_authzrs for c in a.body.challenges if c.error)
+        seen["wrong_answer"] = [e.failed_authzrs[0].body.status.name, challenge.error.typ, challenge.error.detail]
+    server.shutdown()
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
