@@ -236,3 +236,18 @@ fn external_account_binding() {
     let jws = Jws::from_value(&good).unwrap();
     assert_eq!(jws.verify(&account_key).unwrap_err().problem_type(), "badSignatureAlgorithm");
 }
+
+#[test]
+fn public_key_bits_are_what_a_certificate_holds() {
+    let signer = Signer::p256();
+    let Signer::Ec(pair, _) = &signer else { panic!() };
+    assert_eq!(Jwk::from_json(&signer.jwk()).unwrap().public_key_bits(), pair.public_key().as_ref());
+    let ed = Signer::ed25519();
+    let Signer::Ed(pair) = &ed else { panic!() };
+    assert_eq!(Jwk::from_json(&ed.jwk()).unwrap().public_key_bits(), pair.public_key().as_ref());
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = rsa.public_key().as_ref().to_vec();
+    let (n, e) = rsa_components(&der);
+    let jwk = Jwk::from_json(&json!({ "kty": "RSA", "n": b64(&n), "e": b64(&e) })).unwrap();
+    assert_eq!(jwk.public_key_bits(), der, "the DER RSAPublicKey, leading zero octet and all");
+}

@@ -365,3 +365,47 @@ fn challenge_view(urls: &AcmeUrls, authz: &AcmeAuthz, c: &Challenge) -> Value {
     }
     view
 }
+
+impl Authority {
+    /// revokeCert (RFC 8555 section 7.6): signed by the account the certificate was issued
+    /// to, or by the certificate's own key; the reason is kept. Goes through
+    /// [`Authority::revoke`] like every revocation.
+    pub fn acme_revoke(&self, provisioner: &Provisioner, request: &Verified) -> Result<(), Problem> {
+        let payload = request.jws.payload_json()?;
+        let der = unb64(payload.get("certificate").and_then(Value::as_str).unwrap_or_default(), "the certificate")
+            .map_err(|e| Problem::new("malformed", 400, e.to_string()))?;
+        let (serial, public_key) = ironpki_x509::inspect::serial_and_public_key(&der).map_err(|e| Problem::new("malformed", 400, e.to_string()))?;
+        let record = self
+            .store
+            .certificates_by_serial(&serial, self.now().unix_timestamp())?
+            .into_iter()
+            .find(|c| c.der == der)
+            .ok_or_else(|| Problem::new("malformed", 404, "this CA did not issue that certificate"))?;
+        let by = match &request.account {
+            Some(account) => {
+                let holder = format!("acme:{}/{}", account.provisioner, account.id);
+                if record.requester != holder {
+                    return Err(Problem::new("unauthorized", 403, "the certificate was not issued to this account: sign with its own key instead"));
+                }
+                holder
+            }
+            None => {
+                if request.key.public_key_bits() != public_key {
+                    return Err(Problem::new("unauthorized", 403, "the request is signed neither by the account holding the certificate nor by the certificate's key"));
+                }
+                format!("acme-certificate-key:{}", request.key.thumbprint())
+            }
+        };
+        let code = payload.get("reason").map(|r| r.as_u64().and_then(|c| u8::try_from(c).ok())).unwrap_or(Some(0));
+        let reason = code
+            .filter(|c| ![2u8, 7, 8, 10].contains(c))
+            .and_then(ironpki_x509::revocation::Reason::from_code)
+            .ok_or_else(|| Problem::new("badRevocationReason", 400, "the reason must be an RFC 5280 code other than cACompromise, 7, removeFromCRL and aACompromise"))?;
+        let caller = Caller::with_grant(by, &RoleGrant { role: Role::Operator, profiles: vec![provisioner.profile.clone()], san_patterns: Vec::new() });
+        match self.revoke(&caller, &record.serial, Some(&record.issuer), reason, None) {
+            Ok(_) => Ok(()),
+            Err(crate::Error::Conflict(m)) => Err(Problem::new("alreadyRevoked", 400, m)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -158,6 +158,14 @@ fn the_acme_library_orders_validates_and_downloads_a_certificate() {
     let counted = findings.matches("(ERROR)").count() + findings.matches("(WARNING)").count() + findings.matches("(FATAL)").count();
     assert!(counted == 1 && findings.contains("pkix.invalid_domain_name_syntax") && findings.contains("\"localhost\""), "{findings}");
 
+    assert_eq!(seen["stranger_revoke"], "urn:ietf:params:acme:error:unauthorized");
+    assert_eq!(seen["revoked_twice"], "urn:ietf:params:acme:error:alreadyRevoked");
+    for (key, reason) in [("account_revoke", 4), ("key_revoke", 1)] {
+        let serial = seen[key][0].as_str().unwrap();
+        let shown = pki.json(&["cert", "show", serial]);
+        assert_eq!((shown["record"]["status"].as_str(), shown["record"]["revocation_reason"].as_i64()), (Some("revoked"), Some(reason)), "{key}: {shown}");
+    }
+
     let listed = pki.json(&["cert", "list", "--profile", "server"]);
     let record = listed.as_array().unwrap().iter().find(|c| c["common_name"] == "localhost").expect("the ACME certificate is recorded");
     assert!(record["requester"].as_str().unwrap().starts_with("acme:acme/"), "{record}");

@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/acme/{provisioner}/authz/{id}", post(authz))
         .route("/acme/{provisioner}/chall/{authz}/{id}", post(challenge))
         .route("/acme/{provisioner}/cert/{id}", post(certificate))
+        .route("/acme/{provisioner}/revoke-cert", post(revoke_cert))
 }
 
 /// What a handler answers, before the headers every ACME response carries.
@@ -155,6 +156,7 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
                 "newAccount": urls.new_account(),
                 "keyChange": urls.key_change(),
                 "newOrder": format!("{}/new-order", urls.base),
+                "revokeCert": format!("{}/revoke-cert", urls.base),
                 "meta": { "externalAccountRequired": provisioner.eab },
             }),
         ))
@@ -277,6 +279,15 @@ async fn certificate(State(state): State<Arc<AppState>>, Path((provisioner, id))
     run(state, provisioner, headers, uri, Some(body), move |authority, _, _, verified| {
         let pem = authority.acme_certificate(&need(verified)?, &id)?;
         Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: Some(pem), up: None })
+    })
+    .await
+}
+
+/// `POST revokeCert` (RFC 8555 section 7.6).
+async fn revoke_cert(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), |authority, provisioner, _, verified| {
+        authority.acme_revoke(provisioner, &need(verified)?)?;
+        Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: None, up: None })
     })
     .await
 }

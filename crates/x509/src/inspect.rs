@@ -28,6 +28,13 @@ pub struct CertSummary {
     pub signature_algorithm: String,
 }
 
+/// A certificate's serial (hex) and its subjectPublicKey bits: an EC point, an Ed25519
+/// key, or a DER RSAPublicKey.
+pub fn serial_and_public_key(der: &[u8]) -> Result<(String, Vec<u8>), Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
+    Ok((Serial::from_der_integer(cert.tbs_certificate.raw_serial()).to_hex(), cert.public_key().subject_public_key.data.to_vec()))
+}
+
 pub fn summarize(der: &[u8]) -> Result<CertSummary, Error> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::malformed("certificate", e))?;
     let tbs = &cert.tbs_certificate;

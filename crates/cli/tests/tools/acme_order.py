@@ -41,8 +41,8 @@ class DualStack(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def csr_for(names, ips):
-    key = ec.generate_private_key(ec.SECP256R1())
+def csr_for(names, ips, key=None):
+    key = key or ec.generate_private_key(ec.SECP256R1())
     sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     subject = [x509.NameAttribute(NameOID.COMMON_NAME, names[0])] if names else []
     builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
@@ -75,6 +75,37 @@ def main(directory_url, roots, port, out_dir):
     seen["order_status"] = order.body.status.name
     with open(f"{out_dir}/fullchain.pem", "w") as f:
         f.write(order.fullchain_pem)
+
+    # revokeCert: not by another account; by the certificate's own key; then once only.
+    def leaf(order):
+        return x509.load_pem_x509_certificate(order.fullchain_pem.split("-----END CERTIFICATE-----")[0].encode() + b"-----END CERTIFICATE-----\n")
+
+    first = leaf(order)
+    stranger_key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    stranger_net = client.ClientNetwork(stranger_key, alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")
+    stranger = client.ClientV2(client.ClientV2.get_directory(directory_url, stranger_net), stranger_net)
+    stranger.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
+    try:
+        stranger.revoke(first, 1)
+        seen["stranger_revoke"] = "revoked"
+    except messages.Error as e:
+        seen["stranger_revoke"] = e.typ
+    acme.revoke(first, 4)
+    seen["account_revoke"] = [format(first.serial_number, "x"), "superseded"]
+    try:
+        acme.revoke(first, 4)
+        seen["revoked_twice"] = "revoked"
+    except messages.Error as e:
+        seen["revoked_twice"] = e.typ
+
+    cert_key = ec.generate_private_key(ec.SECP256R1())
+    second = acme.new_order(csr_for([], ["127.0.0.1"], cert_key))
+    answer_http01(acme, key, second)
+    second = acme.poll_and_finalize(second, deadline=datetime.datetime.now() + datetime.timedelta(seconds=30))
+    by_key_net = client.ClientNetwork(jose.JWKEC(key=cert_key), alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")
+    by_key = client.ClientV2(client.ClientV2.get_directory(directory_url, by_key_net), by_key_net)
+    by_key.revoke(leaf(second), 1)
+    seen["key_revoke"] = [format(leaf(second).serial_number, "x"), "keyCompromise"]
 
     try:
         acme.new_order(csr_for(["www.example.com"], []))
