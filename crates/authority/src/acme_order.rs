@@ -409,3 +409,18 @@ impl Authority {
         }
     }
 }
+
+/// The most orders an orders list names.
+const ORDERS_LISTED: i64 = 1000;
+
+impl Authority {
+    /// The URLs of the orders of account `id` (RFC 8555 section 7.1.2.1), newest first;
+    /// only the account itself may list them.
+    pub fn acme_orders_list(&self, urls: &AcmeUrls, request: &Verified, id: &str) -> Result<Vec<String>, Problem> {
+        let account = account_of(request)?;
+        if account.id != id {
+            return Err(Problem::new("unauthorized", 403, "an account lists only its own orders"));
+        }
+        Ok(self.store.acme().acme_orders_of(id, ORDERS_LISTED)?.into_iter().map(|o| format!("{}/order/{o}", urls.base)).collect())
+    }
+}

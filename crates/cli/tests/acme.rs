@@ -132,6 +132,7 @@ fn the_acme_library_orders_validates_and_downloads_a_certificate() {
     let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
     assert_eq!(seen["challenge_types"], serde_json::json!(["http-01"]), "only what is validated is offered");
     assert_eq!(seen["order_status"], "valid");
+    assert_eq!(seen["orders_listed"], true, "the account's orders URL lists the order");
     assert_eq!(seen["foreign_name"], "urn:ietf:params:acme:error:rejectedIdentifier");
     assert_eq!(seen["wrong_answer"][0], "invalid");
     assert_eq!(seen["wrong_answer"][1], "urn:ietf:params:acme:error:incorrectResponse");

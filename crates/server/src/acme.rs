@@ -24,6 +24,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/acme/{provisioner}/new-nonce", get(new_nonce).head(new_nonce))
         .route("/acme/{provisioner}/new-account", post(new_account))
         .route("/acme/{provisioner}/acct/{id}", post(account))
+        .route("/acme/{provisioner}/acct/{id}/orders", post(orders))
         .route("/acme/{provisioner}/key-change", post(key_change))
         .route("/acme/{provisioner}/new-order", post(new_order))
         .route("/acme/{provisioner}/order/{id}", post(order))
@@ -288,6 +289,15 @@ async fn revoke_cert(State(state): State<Arc<AppState>>, Path(provisioner): Path
     run(state, provisioner, headers, uri, Some(body), |authority, provisioner, _, verified| {
         authority.acme_revoke(provisioner, &need(verified)?)?;
         Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: None, up: None })
+    })
+    .await
+}
+
+/// `POST` (as GET) to an account's orders URL.
+async fn orders(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
+        let list = authority.acme_orders_list(urls, &need(verified)?, &id)?;
+        Ok(Reply::json(StatusCode::OK, json!({ "orders": list })))
     })
     .await
 }

@@ -101,6 +101,8 @@ pub trait AcmeStore: Send + Sync {
     fn put_acme_order(&self, order: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error>;
     fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error>;
     fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error>;
+    /// The ids of an account's orders, newest first, at most `limit`.
+    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error>;
     /// Sets an authorization's status and challenges.
     fn update_acme_authz(&self, authz: &AcmeAuthz) -> Result<(), Error>;
     /// Sets an order's status, error and certificate, with an audit entry when given.

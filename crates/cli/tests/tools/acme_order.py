@@ -65,7 +65,7 @@ def main(directory_url, roots, port, out_dir):
     key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
     net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")
     acme = client.ClientV2(client.ClientV2.get_directory(directory_url, net), net)
-    acme.new_account(messages.NewRegistration.from_data(email="ops@example.com", terms_of_service_agreed=True))
+    regr = acme.new_account(messages.NewRegistration.from_data(email="ops@example.com", terms_of_service_agreed=True))
 
     order = acme.new_order(csr_for(["localhost"], ["127.0.0.1"]))
     seen["challenge_types"] = sorted({c.chall.typ for a in order.authorizations for c in a.body.challenges})
@@ -75,6 +75,11 @@ def main(directory_url, roots, port, out_dir):
     seen["order_status"] = order.body.status.name
     with open(f"{out_dir}/fullchain.pem", "w") as f:
         f.write(order.fullchain_pem)
+
+    # The library has no public call for these two reads: its POST-as-GET helper does them.
+    orders_url = acme._post_as_get(regr.uri).json()["orders"]  # noqa: SLF001
+    listed = acme._post_as_get(orders_url).json()  # noqa: SLF001
+    seen["orders_listed"] = listed["orders"] == [order.uri]
 
     # revokeCert: not by another account; by the certificate's own key; then once only.
     def leaf(order):

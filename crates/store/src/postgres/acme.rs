@@ -176,6 +176,15 @@ impl AcmeStore for PostgresStore {
         self.read(|s| s.query_opt(&format!("SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE id = $1"), &[&id])?.map(|r| authz_row(&r)).transpose())
     }
 
+    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error> {
+        self.read(|s| {
+            s.query("SELECT id FROM acme_orders WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2", &[&account_id, &limit])?
+                .iter()
+                .map(|r| Ok(r.try_get(0)?))
+                .collect()
+        })
+    }
+
     fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {
         self.pool.with(|s| {
             s.query("UPDATE acme_authorizations SET status = $1, challenges = $2 WHERE id = $3", &[&a.status, &a.challenges, &a.id])?;

@@ -194,6 +194,13 @@ impl AcmeStore for SqliteStore {
         Ok(found)
     }
 
+    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT id FROM acme_orders WHERE account_id = ?1 ORDER BY created_at DESC, id LIMIT ?2")?;
+        let rows = stmt.query_map(params![account_id, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {
         self.write(|tx| {
             tx.execute("UPDATE acme_authorizations SET status = ?1, challenges = ?2 WHERE id = ?3", params![a.status, a.challenges, a.id])?;

@@ -113,6 +113,8 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
     acme.put_acme_order(&order, std::slice::from_ref(&authz), &event("acme.order.created", "o1")).unwrap();
     assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
     assert_eq!(acme.acme_authz("z1").unwrap().as_ref(), Some(&authz));
+    assert_eq!(acme.acme_orders_of("a1", 10).unwrap(), ["o1"]);
+    assert!(acme.acme_orders_of("a2", 10).unwrap().is_empty());
     let valid = AcmeAuthz { status: "valid".into(), challenges: "[]".into(), ..authz };
     acme.update_acme_authz(&valid).unwrap();
     assert_eq!(acme.acme_authz("z1").unwrap().unwrap().status, "valid");
