@@ -18,10 +18,11 @@ COMMAND="bench/latency.sh --count $N"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$ROOT/bench"
 WORK="$BENCH/work-latency"
+SCRIPT=latency.sh
 IRONPKI="$ROOT/target/release/ironpki"
-step() { echo "== $*" >&2; }
-fail() { echo "latency.sh: $*" >&2; exit 1; }
-ironpki() { IRONPKI_PASSPHRASE=bench-passphrase "$IRONPKI" --home "$WORK/home" "$@"; }
+PASS_FILE="$WORK/passphrase"
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 for tool in openssl curl; do command -v $tool >/dev/null || fail "$tool not found"; done
 [[ -x "$BENCH/.venv/bin/python" ]] || python3 -m venv "$BENCH/.venv"
@@ -34,24 +35,18 @@ fi
 
 rm -rf "$WORK"
 mkdir -p "$WORK/certs"
+(umask 077; echo bench-passphrase >"$PASS_FILE")
+H="$WORK/home"
 step "a PKI with $N device certificates"
-ironpki init --name Latency >"$WORK/init.log"
+ironpki --home "$H" init --name Latency >"$WORK/init.log"
 for i in $(seq "$N"); do
-  ironpki cert issue --profile device --cn "d$i" --san "dns:d$i.iot.internal" --out "$WORK/certs/d$i" >/dev/null
+  ironpki --home "$H" cert issue --profile device --cn "d$i" --san "dns:d$i.iot.internal" --out "$WORK/certs/d$i" >/dev/null
 done
-ironpki ca roots >"$WORK/roots.pem"
-ironpki ca show issuing --pem >"$WORK/issuing.pem"
+ironpki --home "$H" ca roots >"$WORK/roots.pem"
+ironpki --home "$H" ca show issuing --pem >"$WORK/issuing.pem"
 
 step "ironpki serve"
-IRONPKI_PASSPHRASE=bench-passphrase "$IRONPKI" --home "$WORK/home" serve --http-listen 127.0.0.1:0 --https-listen 127.0.0.1:0 \
-  >"$WORK/serve.out" 2>"$WORK/serve.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  [[ $(wc -l <"$WORK/serve.out") -ge 2 ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "serve exited: $(cat "$WORK/serve.log")"
-  sleep 0.1
-done
+serve_https "$H" "$WORK"
 HTTP=$(sed -n 's#^listening on http://##p' "$WORK/serve.out")
 HTTPS=$(sed -n 's#^listening on https://##p' "$WORK/serve.out")
 [[ -n $HTTP && -n $HTTPS ]] || fail "cannot read the addresses from $WORK/serve.out"
@@ -60,7 +55,7 @@ step "revoking $N certificates one after another, polling OCSP after each"
 certs=()
 for i in $(seq "$N"); do certs+=("$WORK/certs/d$i/cert.pem"); done
 rows=$("$PY" "$BENCH/peers/revocation_latency.py" "$HTTPS" "$HTTP" "$WORK/roots.pem" \
-  "$WORK/home/admin/fullchain.pem" "$WORK/home/admin/key.pem" "$WORK/issuing.pem" "${certs[@]}")
+  "$H/admin/fullchain.pem" "$H/admin/key.pem" "$WORK/issuing.pem" "${certs[@]}")
 
 {
   echo "## Revocation to OCSP \"revoked\""

@@ -1,6 +1,6 @@
-# Shell shared by bench/api.sh and bench/scale.sh (sourced, not run). The caller sets
-# SCRIPT (its name, for messages), IRONPKI, PASS_FILE, PG (psql's connection arguments)
-# and PG_DB before sourcing, and PY once bench_tools has run.
+# Shell shared by bench/api.sh, bench/scale.sh and bench/latency.sh (sourced, not run).
+# The caller sets SCRIPT (its name, for messages), IRONPKI, PASS_FILE, PG (psql's
+# connection arguments) and PG_DB before sourcing, and PY once bench_tools has run.
 
 step() { echo "== $*" >&2; }
 fail() { echo "$SCRIPT: $*" >&2; exit 1; }

@@ -178,32 +178,16 @@ impl Jwk {
     /// The key as a certificate's subjectPublicKey bits hold it: the uncompressed EC
     /// point, the Ed25519 key, or a DER RSAPublicKey (RFC 8017).
     pub fn public_key_bits(&self) -> Vec<u8> {
-        fn integer(magnitude: &[u8]) -> Vec<u8> {
-            let trimmed: &[u8] = match magnitude.iter().position(|b| *b != 0) {
-                Some(i) => &magnitude[i..],
-                None => &[0],
-            };
-            let content = if trimmed[0] & 0x80 != 0 { [&[0u8][..], trimmed].concat() } else { trimmed.to_vec() };
-            tlv(0x02, &content)
-        }
-        fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-            let len = content.len();
-            let mut out = vec![tag];
-            if len < 0x80 {
-                out.push(len as u8);
-            } else {
-                let bytes = len.to_be_bytes();
-                let skip = bytes.iter().take_while(|b| **b == 0).count();
-                out.push(0x80 | (bytes.len() - skip) as u8);
-                out.extend_from_slice(&bytes[skip..]);
-            }
-            out.extend_from_slice(content);
-            out
-        }
+        use ironpki_x509::der;
         match self {
             Jwk::Ec { .. } => self.ec_point(),
             Jwk::Ed25519 { x } => x.clone(),
-            Jwk::Rsa { n, e } => tlv(0x30, &[integer(n), integer(e)].concat()),
+            Jwk::Rsa { n, e } => {
+                let mut integers = Vec::new();
+                der::unsigned_integer(&mut integers, n);
+                der::unsigned_integer(&mut integers, e);
+                der::wrap(der::SEQUENCE, &integers)
+            }
         }
     }
 

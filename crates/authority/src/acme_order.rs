@@ -236,14 +236,14 @@ impl Authority {
         view
     }
 
-    /// A client's answer to a challenge (RFC 8555 section 7.5.1): the challenge goes to
-    /// `processing`, and the validation to run comes back (None when nothing is to run:
-    /// the challenge or its authorization was settled already).
+    /// A POST to a challenge (RFC 8555 section 7.5.1). An answer (a JSON payload) sends a
+    /// pending challenge to `processing` and returns the validation to run; POST-as-GET,
+    /// or a challenge settled already, only returns the challenge.
     pub fn acme_respond(&self, provisioner: &Provisioner, urls: &AcmeUrls, request: &Verified, authz_id: &str, challenge_id: &str) -> Result<(Value, Option<Validation>), Problem> {
         let mut authz = self.acme_authz(request, authz_id)?;
         let mut list = challenges(&authz)?;
         let index = list.iter().position(|c| c.id == challenge_id).ok_or_else(|| Problem::new("malformed", 404, format!("no challenge {challenge_id:?} in this authorization")))?;
-        if authz.status != "pending" || list[index].status != "pending" {
+        if request.jws.is_post_as_get() || authz.status != "pending" || list[index].status != "pending" {
             return Ok((challenge_view(urls, &authz, &list[index]), None));
         }
         list[index].status = "processing".into();

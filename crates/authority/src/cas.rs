@@ -48,16 +48,9 @@ pub(crate) fn urls(config: &Config, name: &str) -> CaUrls {
     }
 }
 
-impl CaRecordExt for CaRecord {
-    fn key_offline(&self) -> bool {
-        self.key_ref.starts_with(OFFLINE)
-    }
-}
-
-/// What a CA record says about its key.
-pub trait CaRecordExt {
-    /// Whether the CA's key is kept offline: its CRLs come from key ceremonies.
-    fn key_offline(&self) -> bool;
+/// Whether the CA's key is kept offline: its CRLs come from key ceremonies.
+pub(crate) fn key_offline(record: &CaRecord) -> bool {
+    record.key_ref.starts_with(OFFLINE)
 }
 
 pub(crate) fn load_issuing(config: &Config, record: &CaRecord, passphrase: &Passphrase) -> Result<IssuingCa, Error> {

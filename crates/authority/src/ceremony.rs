@@ -12,7 +12,7 @@ use ironpki_x509::build::IssuingCa;
 use ironpki_x509::{pem, KeyType};
 
 use crate::authority::Unlocked;
-use crate::cas::{load_key, urls, KEY_FILE, OFFLINE};
+use crate::cas::{key_offline, load_key, urls, KEY_FILE};
 use crate::error::io;
 use crate::{Authority, Error};
 
@@ -48,7 +48,7 @@ impl Authority {
     /// key is used for this call only.
     pub fn sign_offline_crl(&self, ca: &str, key_dir: &Path, passphrase: &Passphrase, next_update: Option<Duration>) -> Result<Ceremony, Error> {
         let record = self.ca_record(ca)?;
-        if !record.key_ref.starts_with(OFFLINE) {
+        if !key_offline(&record) {
             return Err(Error::Refused(format!("the key of CA {ca:?} is online: `serve` publishes its CRLs (or use `crl generate`)")));
         }
         let validity = next_update.unwrap_or(self.config.revocation.root_crl_validity.0);

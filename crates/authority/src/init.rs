@@ -230,7 +230,7 @@ fn create(
             "ca.created",
             &format!("ca:{}", ca.name),
             json!({ "role": ca.role, "subject": ca.subject, "serial": ca.serial, "key_type": ca.key_type,
-                    "not_after": ca.not_after, "parent": ca.parent, "key_offline": ca.key_ref.starts_with(OFFLINE) }),
+                    "not_after": ca.not_after, "parent": ca.parent, "key_offline": crate::cas::key_offline(ca) }),
         );
         authority.store().put_ca(ca, &event)?;
     }

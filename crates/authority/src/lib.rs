@@ -29,7 +29,6 @@ mod synthetic;
 mod tokens;
 
 pub use access::{Action, Caller};
-pub use cas::CaRecordExt;
 pub use ceremony::Ceremony;
 pub use eab::NewEabKey;
 pub use ironpki_store::acme::EabKey;

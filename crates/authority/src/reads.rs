@@ -9,7 +9,7 @@ use ironpki_store::audit::ChainVerifier;
 use ironpki_store::{AuditEntry, CaRecord, CertFilter, CertRecord};
 
 use crate::access::{Action, Caller};
-use crate::cas::CaRecordExt;
+use crate::cas::key_offline;
 use crate::{Authority, Error};
 
 /// A CA as relying parties see it: its certificate and whether it signs here.
@@ -118,7 +118,7 @@ impl Authority {
         Ok(self
             .all_cas()?
             .into_iter()
-            .map(|c| PublicCa { key_offline: c.key_offline(), name: c.name, role: c.role, status: c.status, der: c.der })
+            .map(|c| PublicCa { key_offline: key_offline(&c), name: c.name, role: c.role, status: c.status, der: c.der })
             .collect())
     }
 

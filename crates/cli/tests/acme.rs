@@ -62,7 +62,7 @@ fn the_acme_library_creates_finds_updates_and_deactivates_an_account() {
 fn external_account_binding_keys_bind_one_account() {
     let Some(python) = python_with("acme") else { return };
     let second = "dns_resolver: system\n    - name: eab\n      profile: server\n      eab: true";
-    let (pki, listen) = Pki::on_port(&[("dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses", second)]);
+    let (pki, listen) = Pki::on_port(&[("dns_resolver: system      # the resolver every validation lookup uses (ADDR:PORT: not yet)", second)]);
     let made = pki.json(&["acme", "eab", "create", "--provisioner", "eab", "--expires", "1d"]);
     let revoked = pki.json(&["acme", "eab", "create", "--provisioner", "eab"]);
     pki.ok(&["acme", "eab", "revoke", revoked["kid"].as_str().unwrap()]);

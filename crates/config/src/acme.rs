@@ -34,7 +34,8 @@ pub struct Provisioner {
     /// The port tls-alpn-01 validation connects to.
     #[serde(default = "default_tls_alpn01_port")]
     pub tls_alpn01_port: u16,
-    /// `system`, or ADDR:PORT of the resolver every validation lookup uses.
+    /// The resolver every validation lookup uses: `system` (an ADDR:PORT of its own comes
+    /// with the dns-01 validator).
     #[serde(default = "default_resolver")]
     pub dns_resolver: String,
 }

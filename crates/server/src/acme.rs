@@ -48,12 +48,16 @@ struct Reply {
 }
 
 impl Reply {
+    fn empty(status: StatusCode) -> Reply {
+        Reply { status, location: None, body: None, pem: None, up: None }
+    }
+
     fn json(status: StatusCode, body: Value) -> Reply {
-        Reply { status, location: None, body: Some(body), pem: None, up: None }
+        Reply { body: Some(body), ..Reply::empty(status) }
     }
 
     fn at(status: StatusCode, location: String, body: Value) -> Reply {
-        Reply { status, location: Some(location), body: Some(body), pem: None, up: None }
+        Reply { location: Some(location), ..Reply::json(status, body) }
     }
 }
 
@@ -168,7 +172,7 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
 /// `HEAD`/`GET newNonce` (RFC 8555 section 7.2): 200 to HEAD, 204 to GET.
 async fn new_nonce(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
     let status = if method == Method::HEAD { StatusCode::OK } else { StatusCode::NO_CONTENT };
-    run(state, provisioner, headers, uri, None, move |_, _, _, _| Ok(Reply { status, location: None, body: None, pem: None, up: None })).await
+    run(state, provisioner, headers, uri, None, move |_, _, _, _| Ok(Reply::empty(status))).await
 }
 
 fn account_view(account: &AcmeAccount, urls: &AcmeUrls) -> Value {
@@ -251,21 +255,9 @@ async fn authz(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path
 /// `POST` to a challenge URL: the client is ready; validation starts in the background.
 async fn challenge(State(state): State<Arc<AppState>>, Path((provisioner, authz_id, id)): Path<(String, String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
     let authority = state.authority.clone();
-    let runtime = tokio::runtime::Handle::current();
     run(state, provisioner, headers, uri, Some(body), move |a, provisioner, urls, verified| {
-        let verified = need(verified)?;
-        let (view, validation) = if verified.jws.is_post_as_get() {
-            let authz = a.acme_authz(&verified, &authz_id)?;
-            let view = a.acme_authz_view(urls, &authz)["challenges"]
-                .as_array()
-                .and_then(|l| l.iter().find(|c| c["url"].as_str().is_some_and(|u| u.ends_with(&format!("/{id}")))).cloned())
-                .ok_or_else(|| Problem::new("malformed", 404, format!("no challenge {id:?}")))?;
-            (view, None)
-        } else {
-            a.acme_respond(provisioner, urls, &verified, &authz_id, &id)?
-        };
+        let (view, validation) = a.acme_respond(provisioner, urls, &need(verified)?, &authz_id, &id)?;
         if let Some(validation) = validation {
-            let _guard = runtime.enter();
             crate::acme_validate::spawn(authority, validation);
         }
         let mut reply = Reply::json(StatusCode::OK, view);
@@ -279,7 +271,7 @@ async fn challenge(State(state): State<Arc<AppState>>, Path((provisioner, authz_
 async fn certificate(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
     run(state, provisioner, headers, uri, Some(body), move |authority, _, _, verified| {
         let pem = authority.acme_certificate(&need(verified)?, &id)?;
-        Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: Some(pem), up: None })
+        Ok(Reply { pem: Some(pem), ..Reply::empty(StatusCode::OK) })
     })
     .await
 }
@@ -288,7 +280,7 @@ async fn certificate(State(state): State<Arc<AppState>>, Path((provisioner, id))
 async fn revoke_cert(State(state): State<Arc<AppState>>, Path(provisioner): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
     run(state, provisioner, headers, uri, Some(body), |authority, provisioner, _, verified| {
         authority.acme_revoke(provisioner, &need(verified)?)?;
-        Ok(Reply { status: StatusCode::OK, location: None, body: None, pem: None, up: None })
+        Ok(Reply::empty(StatusCode::OK))
     })
     .await
 }

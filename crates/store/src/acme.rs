@@ -135,7 +135,8 @@ pub(crate) fn ids_list(text: &str) -> Result<Vec<String>, Error> {
 /// The columns every EAB key query reads, in [`EabKey`]'s order.
 pub(crate) const EAB_COLUMNS: &str = "kid, provisioner, sealed_key, created_at, created_by, expires_at, revoked_at, account_id";
 
-/// The statement that binds an EAB key to the account created with it.
+/// The statement that binds an EAB key to the account created with it (SQLite reads
+/// `$1` and `$2` as the first and second parameters too).
 pub(crate) const BIND_EAB: &str = "UPDATE acme_eab_keys SET account_id = $1 WHERE kid = $2 AND account_id IS NULL AND revoked_at IS NULL";
 
 /// The columns every account query reads, in [`AcmeAccount`]'s order.

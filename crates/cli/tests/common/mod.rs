@@ -143,6 +143,13 @@ pub fn run_tool(tool: &Path, args: &[&str], cwd: &Path) -> Output {
     Command::new(tool).args(args).current_dir(cwd).env("SSL_CERT_FILE", "/dev/null").output().expect("run tool")
 }
 
+/// pkilint (`lint_crl`, PKIX) finds nothing in the CRL `file` (relative to `dir`).
+pub fn lint_crl(pkilint: &Path, dir: &Path, file: &str) {
+    let out = run_tool(pkilint, &["lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING", file], dir);
+    let findings = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && findings.trim().is_empty(), "pkilint {file}: {findings}");
+}
+
 pub fn assert_ok(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),

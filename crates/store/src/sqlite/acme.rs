@@ -88,7 +88,7 @@ impl AcmeStore for SqliteStore {
                 other => other?,
             };
             if let Some(kid) = &a.eab_kid {
-                if tx.execute(&BIND_EAB.replace('$', "?"), params![a.id, kid])? != 1 {
+                if tx.execute(BIND_EAB, params![a.id, kid])? != 1 {
                     return Err(Error::EabUnusable(kid.clone()));
                 }
             }
