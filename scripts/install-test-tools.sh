@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and the machine lacks: openssl, curl, jq, nginx and
-# promtool (Debian), pkilint, schemathesis, pyhanko-certvalidator and acme (PyPI, into
-# .tools/venv), and starts PostgreSQL. Safe to run again.
+# Installs what the test suite needs and the machine lacks: openssl, curl, jq, nginx,
+# promtool, lego and pebble's pebble-challtestsrv (Debian), pkilint, schemathesis,
+# pyhanko-certvalidator, acme and certbot (PyPI, into .tools/venv), and starts PostgreSQL.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ PKILINT_VERSION=0.13.3
 SCHEMATHESIS_VERSION=4.32.5
 CERTVALIDATOR_VERSION=0.33.0
 ACME_VERSION=5.9.0
+CERTBOT_VERSION=5.8.0
 
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -16,6 +18,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v jq >/dev/null || missing+=(jq)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v lego >/dev/null || missing+=(lego)
+command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -38,6 +42,10 @@ fi
 if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("acme"))' 2>/dev/null)" != "$ACME_VERSION" ]; then
   echo "installing acme $ACME_VERSION (certbot's ACME library) into .tools/venv" >&2
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "acme==$ACME_VERSION"
+fi
+if [ "$(.tools/venv/bin/python -c 'import importlib.metadata as m; print(m.version("certbot"))' 2>/dev/null)" != "$CERTBOT_VERSION" ]; then
+  echo "installing certbot $CERTBOT_VERSION into .tools/venv" >&2
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "certbot==$CERTBOT_VERSION" "acme==$ACME_VERSION"
 fi
 
 # PostgreSQL on 127.0.0.1:5432, user postgres with trust auth, database `test`: the

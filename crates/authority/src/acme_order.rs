@@ -19,10 +19,6 @@ use crate::acme::{AcmeUrls, Problem, Verified};
 use crate::issue::{IssueRequest, Subject};
 use crate::Authority;
 
-/// The challenges this CA validates so far; the others a provisioner names are not
-/// offered until their validators exist.
-const VALIDATED: [ChallengeType; 1] = [ChallengeType::Http01];
-
 /// How long an order and its authorizations wait for the client.
 const ORDER_LIFE: i64 = 7 * 86_400;
 
@@ -55,6 +51,22 @@ pub struct Validation {
     pub key_authorization: String,
     /// The port http-01 (or tls-alpn-01) connects to.
     pub port: u16,
+    /// The provisioner's `dns_resolver`: `system` or `ADDR:PORT`.
+    pub resolver: String,
+}
+
+/// Why a validation failed: an RFC 8555 error type (`dns`, `connection`, `tls`,
+/// `incorrectResponse`, `unauthorized`) and what was found against what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationFailure {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl ValidationFailure {
+    pub fn new(kind: &'static str, detail: impl Into<String>) -> ValidationFailure {
+        ValidationFailure { kind, detail: detail.into() }
+    }
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -122,7 +134,6 @@ impl Authority {
                 .challenges
                 .iter()
                 .copied()
-                .filter(|c| VALIDATED.contains(c))
                 .filter(|c| match c {
                     ChallengeType::Dns01 => kind == "dns",
                     ChallengeType::Http01 | ChallengeType::TlsAlpn01 => !wildcard,
@@ -260,13 +271,14 @@ impl Authority {
             token: challenge.token.clone(),
             key_authorization: key_authorization(&challenge.token, &request.key),
             port,
+            resolver: provisioner.dns_resolver.clone(),
         };
         Ok((challenge_view(urls, &authz, challenge), Some(validation)))
     }
 
     /// Records what a validation found: the challenge and its authorization become valid,
     /// or invalid with `failure` as the reason.
-    pub fn acme_validated(&self, validation: &Validation, failure: Option<String>) -> Result<(), Problem> {
+    pub fn acme_validated(&self, validation: &Validation, failure: Option<ValidationFailure>) -> Result<(), Problem> {
         let mut authz = self.store.acme().acme_authz(&validation.authz_id)?.ok_or_else(|| Problem::new("serverInternal", 500, "the authorization vanished"))?;
         let mut list = challenges(&authz)?;
         let Some(challenge) = list.iter_mut().find(|c| c.id == validation.challenge_id) else { return Ok(()) };
@@ -276,9 +288,9 @@ impl Authority {
                 challenge.validated = Some(self.now().unix_timestamp());
                 authz.status = "valid".into();
             }
-            Some(reason) => {
+            Some(failure) => {
                 challenge.status = "invalid".into();
-                challenge.error = Some(json!({ "type": "urn:ietf:params:acme:error:incorrectResponse", "detail": reason }));
+                challenge.error = Some(json!({ "type": format!("urn:ietf:params:acme:error:{}", failure.kind), "detail": failure.detail, "status": 400 }));
                 authz.status = "invalid".into();
             }
         }

@@ -62,7 +62,7 @@ fn the_acme_library_creates_finds_updates_and_deactivates_an_account() {
 fn external_account_binding_keys_bind_one_account() {
     let Some(python) = python_with("acme") else { return };
     let second = "dns_resolver: system\n    - name: eab\n      profile: server\n      eab: true";
-    let (pki, listen) = Pki::on_port(&[("dns_resolver: system      # the resolver every validation lookup uses (ADDR:PORT: not yet)", second)]);
+    let (pki, listen) = Pki::on_port(&[("dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses", second)]);
     let made = pki.json(&["acme", "eab", "create", "--provisioner", "eab", "--expires", "1d"]);
     let revoked = pki.json(&["acme", "eab", "create", "--provisioner", "eab"]);
     pki.ok(&["acme", "eab", "revoke", revoked["kid"].as_str().unwrap()]);
@@ -130,7 +130,7 @@ fn the_acme_library_orders_validates_and_downloads_a_certificate() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
-    assert_eq!(seen["challenge_types"], serde_json::json!(["http-01"]), "only what is validated is offered");
+    assert_eq!(seen["challenge_types"], serde_json::json!(["dns-01", "http-01", "tls-alpn-01"]), "every challenge of the provisioner is offered");
     assert_eq!(seen["order_status"], "valid");
     assert_eq!(seen["orders_listed"], true, "the account's orders URL lists the order");
     assert_eq!(seen["foreign_name"], "urn:ietf:params:acme:error:rejectedIdentifier");

@@ -34,8 +34,8 @@ pub struct Provisioner {
     /// The port tls-alpn-01 validation connects to.
     #[serde(default = "default_tls_alpn01_port")]
     pub tls_alpn01_port: u16,
-    /// The resolver every validation lookup uses: `system` (an ADDR:PORT of its own comes
-    /// with the dns-01 validator).
+    /// The resolver every validation lookup uses (A/AAAA for http-01 and tls-alpn-01, TXT
+    /// and CNAME for dns-01): `system` (resolv.conf and the hosts file) or `ADDR:PORT`.
     #[serde(default = "default_resolver")]
     pub dns_resolver: String,
 }

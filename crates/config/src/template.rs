@@ -135,7 +135,7 @@ acme:
       # lifetime: 90d           # default: the profile's; at most its maximum
       http01_port: 80           # the port http-01 validation connects to
       tls_alpn01_port: 443      # the port tls-alpn-01 validation connects to
-      dns_resolver: system      # the resolver every validation lookup uses (ADDR:PORT: not yet)
+      dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses
 "#
     )
 }

@@ -59,8 +59,9 @@ fn errors_name_file_key_and_reason() {
     assert!(e.contains("revocation.delta_crl_validity") && e.contains("less than crl_validity"), "{e}");
     let e = with(&t, "profile: server           # every", "profile: nosuch           # every").unwrap_err().to_string();
     assert!(e.contains("acme.provisioners[0].profile") && e.contains("no profile named \"nosuch\""), "{e}");
-    let e = with(&t, "dns_resolver: system", "dns_resolver: 127.0.0.1:53").unwrap_err().to_string();
-    assert!(e.contains("acme.provisioners[0].dns_resolver") && e.contains("only `system`"), "{e}");
+    let e = with(&t, "dns_resolver: system", "dns_resolver: dns.internal").unwrap_err().to_string();
+    assert!(e.contains("acme.provisioners[0].dns_resolver") && e.contains("ADDR:PORT"), "{e}");
+    with(&t, "dns_resolver: system", "dns_resolver: \"[::1]:8053\"").unwrap();
     let e = with(&t, "challenges: [http-01, dns-01, tls-alpn-01]", "challenges: [http-02]").unwrap_err().to_string();
     assert!(e.contains("acme.provisioners[0].challenges"), "{e}");
     let e = with(&t, "# lifetime: 90d ", "lifetime: 9000d").unwrap_err().to_string();

@@ -202,10 +202,8 @@ fn acme(path: &Path, c: &Config) -> Result<(), Error> {
         if p.http01_port == 0 || p.tls_alpn01_port == 0 {
             return err("http01_port", "ports are 1 to 65535".into());
         }
-        // Validation looks names up with the system resolver until the dns-01 validator
-        // brings a resolver of its own: an address here would be silently ignored.
-        if p.dns_resolver != "system" {
-            return err("dns_resolver", format!("{:?}: only `system` is supported so far", p.dns_resolver));
+        if p.dns_resolver != "system" && p.dns_resolver.parse::<std::net::SocketAddr>().is_err() {
+            return err("dns_resolver", format!("{:?}: `system` or ADDR:PORT (for example 127.0.0.1:53)", p.dns_resolver));
         }
     }
     Ok(())

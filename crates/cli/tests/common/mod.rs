@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod dns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -68,7 +68,7 @@ def main(directory_url, roots, port, out_dir):
     regr = acme.new_account(messages.NewRegistration.from_data(email="ops@example.com", terms_of_service_agreed=True))
 
     order = acme.new_order(csr_for(["localhost"], ["127.0.0.1"]))
-    seen["challenge_types"] = sorted({c.chall.typ for a in order.authorizations for c in a.body.challenges})
+    seen["challenge_types"] = sorted({c.to_partial_json()["type"] for a in order.authorizations for c in a.body.challenges})
     answer_http01(acme, key, order)
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
     order = acme.poll_and_finalize(order, deadline=deadline)
