@@ -74,6 +74,8 @@ pub enum Action<'a> {
     LoadSynthetic,
     /// Create, list or revoke ACME External Account Binding keys.
     ManageAcme,
+    /// Mark certificates for early renewal (`cert renew-early`).
+    RenewEarly,
 }
 
 impl Action<'_> {
@@ -87,6 +89,7 @@ impl Action<'_> {
             Action::ManageCas => "manage-cas",
             Action::LoadSynthetic => "load-synthetic",
             Action::ManageAcme => "manage-acme",
+            Action::RenewEarly => "renew-early",
         }
     }
 }
@@ -120,7 +123,7 @@ impl Authority {
         };
         match action {
             Action::Read | Action::ReadAudit => need(Role::Auditor),
-            Action::ManageTokens | Action::ManageCas | Action::LoadSynthetic | Action::ManageAcme => need(Role::Admin),
+            Action::ManageTokens | Action::ManageCas | Action::LoadSynthetic | Action::ManageAcme | Action::RenewEarly => need(Role::Admin),
             Action::Issue { profile, common_name, sans } => {
                 need(Role::Operator)?;
                 if caller.role == Role::Admin {

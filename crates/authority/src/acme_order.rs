@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use aws_lc_rs::rand::SecureRandom;
 use ironpki_acme::{b64, key_authorization, unb64};
 use ironpki_config::{Challenge as ChallengeType, Provisioner, Role, RoleGrant};
-use ironpki_store::acme::{AcmeAuthz, AcmeOrder};
+use ironpki_store::acme::{AcmeAccount, AcmeAuthz, AcmeOrder};
 use ironpki_x509::san::San;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -69,7 +69,7 @@ impl ValidationFailure {
     }
 }
 
-fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
@@ -158,6 +158,7 @@ impl Authority {
                 challenges: serde_json::to_string(&list).map_err(|e| Problem::new("serverInternal", 500, e.to_string()))?,
             });
         }
+        let replaces = payload.get("replaces").map(|id| self.replaced_certificate(account, id, &seen)).transpose()?;
         let identifiers: Vec<Value> = seen.iter().map(|(t, v)| json!({ "type": t, "value": v })).collect();
         let order = AcmeOrder {
             id: self.random_id(12)?,
@@ -171,12 +172,13 @@ impl Authority {
             cert_issuer: None,
             cert_serial: None,
             created_at: now,
+            replaces,
         };
         let event = self.event_by(
             &format!("acme:{}/{}", account.provisioner, account.id),
             "acme.order.created",
             &format!("acme-order:{}/{}", order.provisioner, order.id),
-            json!({ "identifiers": identifiers }),
+            json!({ "identifiers": identifiers, "replaces": order.replaces }),
         );
         self.store.acme().put_acme_order(&order, &authzs, &event)?;
         Ok(order)
@@ -222,7 +224,27 @@ impl Authority {
         if let Some(error) = order.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
             view["error"] = error;
         }
+        if let Some(replaces) = &order.replaces {
+            view["replaces"] = json!(replaces);
+        }
         view
+    }
+
+    /// RFC 9773 `replaces`: the certificate must be this account's, share an identifier
+    /// with the order, and not be replaced by another order already.
+    fn replaced_certificate(&self, account: &AcmeAccount, id: &Value, identifiers: &[(String, String)]) -> Result<String, Problem> {
+        let id = id.as_str().ok_or_else(|| Problem::new("malformed", 400, "\"replaces\" must be a CertID string"))?;
+        let cert = self.certificate_by_cert_id(id).map_err(|p| Problem { status: 400, ..p })?;
+        if cert.requester != format!("acme:{}/{}", account.provisioner, account.id) {
+            return Err(Problem::new("unauthorized", 403, format!("the certificate {id} was not issued to this account")));
+        }
+        if !identifiers.iter().any(|(kind, value)| cert.sans.contains(&format!("{kind}:{value}"))) {
+            return Err(Problem::new("malformed", 400, format!("the order shares no identifier with the certificate {id} it replaces")));
+        }
+        if let Some(other) = self.store.acme().acme_order_replacing(id)? {
+            return Err(Problem::new("alreadyReplaced", 409, format!("order {other} already replaces the certificate {id}")));
+        }
+        Ok(id.to_string())
     }
 
     /// The authorization `id` of the request's account.

@@ -9,6 +9,7 @@
 
 pub mod acme;
 pub mod acme_order;
+pub mod ari;
 mod access;
 mod eab;
 mod authority;
@@ -43,5 +44,5 @@ pub use issue::{CertFiles, Issued, IssueRequest, KeyRequest, Prepared, Subject a
 pub use listener::{LISTENER_PROFILE, LISTENER_VALIDITY};
 pub use ironpki_signer::Passphrase;
 /// The records front ends read and show; the store itself stays inside the authority.
-pub use ironpki_store::acme::AcmeAccount;
+pub use ironpki_store::acme::{AcmeAccount, RenewalSelection};
 pub use ironpki_store::{AuditEntry, CaRecord, CertFilter, CertRecord, CertStatus, CrlRecord, StatusFilter, TokenRecord};

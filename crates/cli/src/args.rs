@@ -201,6 +201,9 @@ pub enum CertCommand {
     },
     /// Revoke a certificate, or many at once.
     Revoke(RevokeArgs),
+    /// Ask the clients of valid certificates to renew early: ACME renewal information
+    /// (RFC 9773) answers them a window ending --by (or now).
+    RenewEarly(RenewEarlyArgs),
     /// Verify a certificate by RFC 5280 (or --profile webpki): the path to a trusted root,
     /// every certificate's validity and profile, key usage and name; the reason names the rule.
     Verify(VerifyArgs),
@@ -232,6 +235,23 @@ pub struct RevokeArgs {
     pub issued_by: Option<String>,
     #[arg(long, group = "selection")]
     pub profile: Option<String>,
+}
+
+#[derive(Args)]
+#[command(group = ArgGroup::new("which").required(true).multiple(false))]
+pub struct RenewEarlyArgs {
+    /// The serials to renew early, one per line.
+    #[arg(long, group = "which")]
+    pub serials_file: Option<PathBuf>,
+    /// Every valid certificate of this profile.
+    #[arg(long, group = "which")]
+    pub profile: Option<String>,
+    /// Every valid certificate this CA issued (to roll a fleet off an intermediate).
+    #[arg(long, group = "which")]
+    pub issued_by: Option<String>,
+    /// The deadline: an RFC 3339 time or a duration from now (7d); default now.
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(Args)]

@@ -119,9 +119,11 @@ fn certbot_issues_renews_and_revokes_over_http01_and_dns01_with_and_without_eab(
     assert!(!refused.status.success() && said.contains("Server requires external account binding"), "the directory says so: {said}");
     let key = pki.json(&["acme", "eab", "create", "--provisioner", "eab"]);
     let (kid, hmac) = (key["kid"].as_str().unwrap(), key["hmac_key"].as_str().unwrap());
-    let with_eab: Vec<&str> = args.iter().copied().chain(["--eab-kid", kid, "--eab-hmac-key", hmac]).collect();
+    // `--flag=value`: a base64url key may begin with `-`.
+    let (kid, hmac) = (format!("--eab-kid={kid}"), format!("--eab-hmac-key={hmac}"));
+    let with_eab: Vec<&str> = args.iter().copied().chain([kid.as_str(), hmac.as_str()]).collect();
     eab_certbot.ok(&eab_directory, &with_eab);
     verified_and_clean(&pki, &openssl, &pkilint, &eab_certbot.live("web3", "cert.pem"), &eab_certbot.live("web3", "chain.pem"));
     let keys = pki.json(&["acme", "eab", "list"]);
-    assert!(keys.as_array().unwrap().iter().any(|k| k["kid"] == kid && k["account_id"].is_string()), "{keys}");
+    assert!(keys.as_array().unwrap().iter().any(|k| k["kid"] == key["kid"] && k["account_id"].is_string()), "{keys}");
 }

@@ -98,6 +98,8 @@ fn lego_issues_over_every_challenge_renews_revokes_and_binds_eab() {
     assert!(!refused.status.success() && said.contains("Server requires External Account Binding"), "the directory says so: {said}");
     let key = pki.json(&["acme", "eab", "create", "--provisioner", "eab"]);
     let (kid, hmac) = (key["kid"].as_str().unwrap(), key["hmac_key"].as_str().unwrap());
-    eab_lego.ok(&eab_directory, &["--eab", "--kid", kid, "--hmac", hmac, "-d", "web6.svc.internal", "--http", "--http.port", &http, "run"]);
+    // `--flag=value`: a base64url key may begin with `-`.
+    let (kid, hmac) = (format!("--kid={kid}"), format!("--hmac={hmac}"));
+    eab_lego.ok(&eab_directory, &["--eab", &kid, &hmac, "-d", "web6.svc.internal", "--http", "--http.port", &http, "run"]);
     verified_serial(&pki, &openssl, &eab_lego.cert("web6.svc.internal"));
 }

@@ -33,6 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/acme/{provisioner}/chall/{authz}/{id}", post(challenge))
         .route("/acme/{provisioner}/cert/{id}", post(certificate))
         .route("/acme/{provisioner}/revoke-cert", post(revoke_cert))
+        .route("/acme/{provisioner}/renewal-info/{id}", get(renewal_info))
 }
 
 /// What a handler answers, before the headers every ACME response carries.
@@ -45,11 +46,13 @@ struct Reply {
     /// The resource this one belongs to, sent as `Link: <URL>;rel="up"` (a challenge's
     /// authorization).
     up: Option<String>,
+    /// Seconds, sent as `Retry-After`.
+    retry_after: Option<i64>,
 }
 
 impl Reply {
     fn empty(status: StatusCode) -> Reply {
-        Reply { status, location: None, body: None, pem: None, up: None }
+        Reply { status, location: None, body: None, pem: None, up: None, retry_after: None }
     }
 
     fn json(status: StatusCode, body: Value) -> Reply {
@@ -114,6 +117,9 @@ where
             if let Some(up) = reply.up.and_then(|u| HeaderValue::from_str(&format!("<{u}>;rel=\"up\"")).ok()) {
                 response.headers_mut().append(header::LINK, up);
             }
+            if let Some(seconds) = reply.retry_after {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
             response
         }
         Err(problem) => problem_response(&problem),
@@ -162,9 +168,20 @@ async fn directory(State(state): State<Arc<AppState>>, Path(provisioner): Path<S
                 "keyChange": urls.key_change(),
                 "newOrder": format!("{}/new-order", urls.base),
                 "revokeCert": format!("{}/revoke-cert", urls.base),
+                "renewalInfo": format!("{}/renewal-info", urls.base),
                 "meta": { "externalAccountRequired": provisioner.eab },
             }),
         ))
+    })
+    .await
+}
+
+/// `GET renewalInfo/{CertID}` (RFC 9773 section 4.2): the suggested renewal window, and
+/// when to ask again.
+async fn renewal_info(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
+    run(state, provisioner, headers, uri, None, move |authority, _, _, _| {
+        let window = authority.acme_renewal_info(&id)?;
+        Ok(Reply { retry_after: Some(ironpki_authority::ari::RETRY_AFTER), ..Reply::json(StatusCode::OK, window.view()) })
     })
     .await
 }

@@ -58,6 +58,17 @@ pub struct AcmeOrder {
     pub cert_issuer: Option<String>,
     pub cert_serial: Option<String>,
     pub created_at: i64,
+    /// The certificate it replaces (RFC 9773 `replaces`: the ARI CertID).
+    pub replaces: Option<String>,
+}
+
+/// Which certificates an early-renewal mark applies to (`cert renew-early`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenewalSelection {
+    /// Hex serials; a serial several CAs issued selects each such certificate.
+    Serials(Vec<String>),
+    Profile(String),
+    Issuer(String),
 }
 
 /// An authorization (RFC 8555 section 7.1.4) with its challenges (JSON, as on the wire
@@ -107,6 +118,13 @@ pub trait AcmeStore: Send + Sync {
     fn update_acme_authz(&self, authz: &AcmeAuthz) -> Result<(), Error>;
     /// Sets an order's status, error and certificate, with an audit entry when given.
     fn update_acme_order(&self, order: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error>;
+    /// The id of an order, not invalid, that replaces the certificate `cert_id` names.
+    fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error>;
+    /// Marks the certificates `selection` picks that are valid at `now` for renewal
+    /// within [`from`, `by`], with the audit entry; returns how many were marked.
+    fn mark_early_renewal(&self, selection: &RenewalSelection, from: i64, by: i64, now: i64, event: &AuditEvent) -> Result<u64, Error>;
+    /// The early-renewal window a certificate was marked with: (from, by).
+    fn early_renewal(&self, issuer: &str, serial: &str) -> Result<Option<(i64, i64)>, Error>;
     /// Records `nonce` as used until `expires_at` and forgets those expired by `now`;
     /// false when it had been used already (by any replica).
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error>;
@@ -121,7 +139,30 @@ pub(crate) fn contact_list(text: &str) -> Result<Vec<String>, Error> {
 }
 
 pub(crate) const ORDER_COLUMNS: &str =
-    "id, account_id, provisioner, status, identifiers, authorizations, expires, error, cert_issuer, cert_serial, created_at";
+    "id, account_id, provisioner, status, identifiers, authorizations, expires, error, cert_issuer, cert_serial, created_at, replaces";
+
+/// Marks the valid certificates one column picks (`$4`; the column is named by the caller)
+/// for early renewal within [`$1`, `$2`], valid meaning unrevoked and unexpired at `$3`.
+/// SQLite reads `$N` as PostgreSQL does.
+pub(crate) fn mark_early_renewal_sql(column: &str) -> String {
+    format!(
+        "INSERT INTO early_renewals (issuer, serial, window_start, window_end) \
+         SELECT issuer, serial, $1, $2 FROM certificates WHERE status = 'valid' AND not_after > $3 AND {column} = $4 \
+         ON CONFLICT (issuer, serial) DO UPDATE SET window_start = excluded.window_start, window_end = excluded.window_end"
+    )
+}
+
+/// The column a selection picks by, and the values it picks.
+pub(crate) fn selection_values(selection: &RenewalSelection) -> (&'static str, Vec<String>) {
+    match selection {
+        RenewalSelection::Serials(serials) => ("serial", serials.iter().map(|s| s.to_ascii_lowercase()).collect()),
+        RenewalSelection::Profile(p) => ("profile", vec![p.clone()]),
+        RenewalSelection::Issuer(i) => ("issuer", vec![i.clone()]),
+    }
+}
+
+pub(crate) const EARLY_RENEWAL: &str = "SELECT window_start, window_end FROM early_renewals WHERE issuer = $1 AND serial = $2";
+pub(crate) const ORDER_REPLACING: &str = "SELECT id FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1";
 pub(crate) const AUTHZ_COLUMNS: &str = "id, account_id, provisioner, identifier_type, identifier_value, wildcard, status, expires, challenges";
 
 pub(crate) fn ids_json(ids: &[String]) -> Result<String, Error> {

@@ -56,6 +56,7 @@ on_every_engine!(
     acme_accounts_and_nonces,
     acme_eab_keys_bind_one_account,
     acme_orders_and_authorizations,
+    early_renewal_marks,
     revoked_sets_stream_past_one_batch,
     streaming_stops_at_the_first_callback_error,
     // CRLs

@@ -48,6 +48,16 @@ impl Serial {
         &self.0
     }
 
+    /// The INTEGER content octets of a positive serial: a `00` before a high first bit.
+    pub fn to_der_integer(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len() + 1);
+        if self.0.first().is_some_and(|b| b & 0x80 != 0) {
+            out.push(0);
+        }
+        out.extend_from_slice(&self.0);
+        out
+    }
+
     /// Lower-case hex without separators: the form the store and the CLI use.
     pub fn to_hex(&self) -> String {
         hex::encode(&self.0)

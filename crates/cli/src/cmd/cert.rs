@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use ironpki_authority::{Caller, IssueRequest, Issued, KeyRequest, RequestSubject, CERT_FILES};
 use ironpki_signer::{write_private_file, write_public_file};
-use ironpki_authority::{CertFilter, CertRecord, StatusFilter};
+use ironpki_authority::{CertFilter, CertRecord, RenewalSelection, StatusFilter};
 use ironpki_x509::pem;
 use ironpki_x509::revocation::Reason;
 use ironpki_x509::san::San;
@@ -11,7 +11,7 @@ use ironpki_x509::KeyType;
 use time::format_description::well_known::Rfc3339;
 
 use super::{actor, duration, read_file, Ctx};
-use crate::args::{CertCommand, IssueArgs, ListArgs, RevokeArgs, SignArgs, StatusArg};
+use crate::args::{CertCommand, IssueArgs, ListArgs, RenewEarlyArgs, RevokeArgs, SignArgs, StatusArg};
 use crate::{fail, output, Failure};
 
 pub fn run(ctx: &Ctx, cmd: CertCommand) -> Result<ExitCode, Failure> {
@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> Result<ExitCode, Failure> {
         CertCommand::List(args) => list(ctx, args),
         CertCommand::Show { serial, ca, pem } => show(ctx, &serial, ca.as_deref(), pem),
         CertCommand::Revoke(args) => revoke(ctx, args),
+        CertCommand::RenewEarly(args) => renew_early(ctx, args),
         CertCommand::Verify(args) => super::verify::run(ctx, args),
     }
 }
@@ -255,5 +256,38 @@ fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<ExitCode, Failure> {
         return output::json(&serde_json::json!({ "selected": total, "revoked": revoked })).map(|_| ExitCode::SUCCESS);
     }
     println!("revoked {} of {total} selected certificates (reason {reason})", revoked.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cert renew-early`: marks the selected valid certificates; their ACME clients learn it
+/// from renewal information.
+fn renew_early(ctx: &Ctx, args: RenewEarlyArgs) -> Result<ExitCode, Failure> {
+    let by = match args.by.as_deref() {
+        None => None,
+        Some(v) => Some(match time::OffsetDateTime::parse(v, &Rfc3339) {
+            Ok(t) => t.unix_timestamp(),
+            Err(_) => {
+                let ahead = humantime::parse_duration(v).map_err(|_| fail(format!("--by {v:?} is neither an RFC 3339 time nor a duration such as 7d")))?;
+                time::OffsetDateTime::now_utc().unix_timestamp().saturating_add(i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX))
+            }
+        }),
+    };
+    let selection = match (&args.serials_file, args.profile, args.issued_by) {
+        (Some(file), _, _) => {
+            let text = String::from_utf8(read_file(file)?).map_err(|_| fail(format!("{}: not text", file.display())))?;
+            let serials: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
+            RenewalSelection::Serials(serials)
+        }
+        (None, Some(profile), _) => RenewalSelection::Profile(profile),
+        (None, None, Some(ca)) => RenewalSelection::Issuer(ca),
+        (None, None, None) => return Err(fail("name --serials-file, --profile or --issued-by")),
+    };
+    let authority = ctx.open()?;
+    let marked = authority.mark_early_renewal(&Caller::local(&actor()), &selection, by)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({ "marked": marked, "by": by })).map(|_| ExitCode::SUCCESS);
+    }
+    let deadline = by.map(output::time).unwrap_or_else(|| "now".into());
+    println!("marked {marked} certificates for renewal by {deadline}");
     Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,8 @@ use postgres::Row;
 
 use super::{unique_violation, PostgresStore};
 use crate::acme::{
-    contact_json, contact_list, ids_json, ids_list, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
-    BIND_EAB, EAB_COLUMNS, ORDER_COLUMNS,
+    contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, RenewalSelection, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
+    BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
 
@@ -37,6 +37,7 @@ fn order_row(r: &Row) -> Result<AcmeOrder, Error> {
         cert_issuer: r.try_get(8)?,
         cert_serial: r.try_get(9)?,
         created_at: r.try_get(10)?,
+        replaces: r.try_get(11)?,
     })
 }
 
@@ -154,8 +155,8 @@ impl AcmeStore for PostgresStore {
         let ids = ids_json(&o.authorizations)?;
         self.write(|w| {
             w.execute(
-                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
-                &[&o.id, &o.account_id, &o.provisioner, &o.status, &o.identifiers, &ids, &o.expires, &o.error, &o.cert_issuer, &o.cert_serial, &o.created_at],
+                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+                &[&o.id, &o.account_id, &o.provisioner, &o.status, &o.identifiers, &ids, &o.expires, &o.error, &o.cert_issuer, &o.cert_serial, &o.created_at, &o.replaces],
             )?;
             for a in authzs {
                 w.execute(
@@ -203,6 +204,27 @@ impl AcmeStore for PostgresStore {
             }
             Ok(())
         })
+    }
+
+    fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error> {
+        self.read(|s| Ok(s.query_opt(ORDER_REPLACING, &[&cert_id])?.map(|r| r.try_get(0)).transpose()?))
+    }
+
+    fn mark_early_renewal(&self, selection: &RenewalSelection, from: i64, by: i64, now: i64, event: &AuditEvent) -> Result<u64, Error> {
+        let (column, values) = selection_values(selection);
+        let sql = mark_early_renewal_sql(column);
+        self.write(|w| {
+            let mut marked = 0;
+            for value in &values {
+                marked += w.execute(&sql, &[&from, &by, &now, value])?;
+            }
+            w.append(event);
+            Ok(marked)
+        })
+    }
+
+    fn early_renewal(&self, issuer: &str, serial: &str) -> Result<Option<(i64, i64)>, Error> {
+        self.read(|s| Ok(s.query_opt(EARLY_RENEWAL, &[&issuer, &serial])?.map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?))
     }
 
     /// One autocommit statement each, outside the audit writer: a nonce is not an audited

@@ -237,6 +237,18 @@ CREATE TABLE acme_authorizations (
     challenges       TEXT NOT NULL
 );
 "#,
+    // v15: ARI: what an order replaces, and the certificates marked for early renewal.
+    r#"
+ALTER TABLE acme_orders ADD COLUMN replaces TEXT;
+CREATE INDEX acme_orders_replaces ON acme_orders (replaces);
+CREATE TABLE early_renewals (
+    issuer       TEXT NOT NULL,
+    serial       TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    window_end   BIGINT NOT NULL,
+    PRIMARY KEY (issuer, serial)
+);
+"#,
 ];
 
 /// The schema version the store is at.

@@ -5,8 +5,8 @@ use rusqlite::{params, OptionalExtension};
 use super::chain::append;
 use super::{is_unique_violation, SqliteStore};
 use crate::acme::{
-    contact_json, contact_list, ids_json, ids_list, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
-    BIND_EAB, EAB_COLUMNS, ORDER_COLUMNS,
+    contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey,
+    RenewalSelection, ACCOUNT_COLUMNS, AUTHZ_COLUMNS, BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
 
@@ -40,6 +40,7 @@ fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AcmeOrder, String)> {
             cert_issuer: r.get(8)?,
             cert_serial: r.get(9)?,
             created_at: r.get(10)?,
+            replaces: r.get(11)?,
         },
         r.get(5)?,
     ))
@@ -168,8 +169,8 @@ impl AcmeStore for SqliteStore {
     fn put_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
             tx.execute(
-                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-                params![o.id, o.account_id, o.provisioner, o.status, o.identifiers, ids_json(&o.authorizations)?, o.expires, o.error, o.cert_issuer, o.cert_serial, o.created_at],
+                &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                params![o.id, o.account_id, o.provisioner, o.status, o.identifiers, ids_json(&o.authorizations)?, o.expires, o.error, o.cert_issuer, o.cert_serial, o.created_at, o.replaces],
             )?;
             for a in authzs {
                 tx.execute(
@@ -219,6 +220,32 @@ impl AcmeStore for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(ORDER_REPLACING)?.query_row([cert_id], |r| r.get(0)).optional()?;
+        Ok(found)
+    }
+
+    fn mark_early_renewal(&self, selection: &RenewalSelection, from: i64, by: i64, now: i64, event: &AuditEvent) -> Result<u64, Error> {
+        let (column, values) = selection_values(selection);
+        self.write(|tx| {
+            let mut marked = 0;
+            let mut stmt = tx.prepare_cached(&mark_early_renewal_sql(column))?;
+            for value in &values {
+                marked += stmt.execute(params![from, by, now, value])? as u64;
+            }
+            drop(stmt);
+            append(tx, event)?;
+            Ok(marked)
+        })
+    }
+
+    fn early_renewal(&self, issuer: &str, serial: &str) -> Result<Option<(i64, i64)>, Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(EARLY_RENEWAL)?.query_row([issuer, serial], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(found)
     }
 
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error> {

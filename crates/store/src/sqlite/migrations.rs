@@ -13,7 +13,8 @@
 //! `cas` table to change its CHECK constraint). v12 adds ACME accounts, the nonces used,
 //! and the key every replica signs its nonces with. v13 adds External Account Binding
 //! keys, sealed under a key derived from the CA passphrase with the store's salt. v14
-//! adds ACME orders and authorizations (with their challenges).
+//! adds ACME orders and authorizations (with their challenges). v15 adds ARI: the
+//! certificate an order replaces, and the certificates marked for early renewal.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -220,6 +221,16 @@ CREATE TABLE acme_authorizations (
     status           TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid', 'deactivated', 'expired', 'revoked')),
     expires          INTEGER NOT NULL,
     challenges       TEXT NOT NULL
+);
+"#, r#"
+ALTER TABLE acme_orders ADD COLUMN replaces TEXT;
+CREATE INDEX acme_orders_replaces ON acme_orders (replaces);
+CREATE TABLE early_renewals (
+    issuer       TEXT NOT NULL,
+    serial       TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end   INTEGER NOT NULL,
+    PRIMARY KEY (issuer, serial)
 );
 "#];
 

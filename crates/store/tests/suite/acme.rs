@@ -109,11 +109,14 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
         cert_issuer: None,
         cert_serial: None,
         created_at: 3,
+        replaces: Some("aki.serial".into()),
     };
     acme.put_acme_order(&order, std::slice::from_ref(&authz), &event("acme.order.created", "o1")).unwrap();
     assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
     assert_eq!(acme.acme_authz("z1").unwrap().as_ref(), Some(&authz));
     assert_eq!(acme.acme_orders_of("a1", 10).unwrap(), ["o1"]);
+    assert_eq!(acme.acme_order_replacing("aki.serial").unwrap().as_deref(), Some("o1"));
+    assert_eq!(acme.acme_order_replacing("aki.other").unwrap(), None);
     assert!(acme.acme_orders_of("a2", 10).unwrap().is_empty());
     let valid = AcmeAuthz { status: "valid".into(), challenges: "[]".into(), ..authz };
     acme.update_acme_authz(&valid).unwrap();
@@ -124,4 +127,27 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
     acme.update_acme_order(&order, Some(&event("acme.order.finalized", "o1"))).unwrap();
     assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
     assert_eq!(verify_chain(&*s), Ok(4));
+}
+
+/// `cert renew-early`'s marks: by serial, profile or issuer, only certificates valid at the
+/// time, a later mark replacing an earlier one; an invalid order no longer replaces.
+pub fn early_renewal_marks(e: &dyn Engine) {
+    use ironpki_store::acme::RenewalSelection;
+    let s = store(e);
+    let mut server = cert("bb", 100);
+    server.0.profile = "server".into();
+    s.put_certificates(&[cert("aa", 100), server, cert("cc", 10)]).unwrap();
+    let acme = s.acme();
+    let serials = RenewalSelection::Serials(vec!["AA".into(), "cc".into(), "ff".into()]);
+    assert_eq!(acme.mark_early_renewal(&serials, 20, 30, 20, &event("cert.renew_early", "serials")).unwrap(), 1, "cc has expired, ff is unknown");
+    assert_eq!(acme.early_renewal("issuing", "aa").unwrap(), Some((20, 30)));
+    assert_eq!(acme.early_renewal("issuing", "cc").unwrap(), None);
+    let profile = RenewalSelection::Profile("device".into());
+    assert_eq!(acme.mark_early_renewal(&profile, 40, 50, 5, &event("cert.renew_early", "profile")).unwrap(), 2);
+    assert_eq!((acme.early_renewal("issuing", "aa").unwrap(), acme.early_renewal("issuing", "bb").unwrap()), (Some((40, 50)), None));
+    s.revoke("issuing", "aa", &revocation(), &event("cert.revoked", "cert:aa")).unwrap();
+    let issuer = RenewalSelection::Issuer("issuing".into());
+    assert_eq!(acme.mark_early_renewal(&issuer, 60, 70, 5, &event("cert.renew_early", "issuer")).unwrap(), 2, "bb and cc, not the revoked aa");
+    assert_eq!(acme.early_renewal("issuing", "bb").unwrap(), Some((60, 70)));
+    assert_eq!(verify_chain(&*s), Ok(8), "the CA, three certificates, a revocation, three marks");
 }

@@ -7,7 +7,7 @@ use ironpki_store::Error;
 use super::*;
 
 /// The migrations both engines know.
-const LATEST: i64 = 14;
+const LATEST: i64 = 15;
 
 pub fn schema_is_at_the_latest_version(e: &dyn Engine) {
     let s = store(e);
