@@ -23,11 +23,13 @@ pub struct Problem {
     pub detail: String,
     /// A resource the problem is about, sent as `Location` (the account holding a key).
     pub location: Option<String>,
+    /// Seconds until the request may succeed, sent as `Retry-After` (`rateLimited`).
+    pub retry_after: Option<i64>,
 }
 
 impl Problem {
     pub fn new(kind: &'static str, status: u16, detail: impl Into<String>) -> Problem {
-        Problem { kind, status, detail: detail.into(), location: None }
+        Problem { kind, status, detail: detail.into(), location: None, retry_after: None }
     }
 
     fn malformed(detail: impl Into<String>) -> Problem {

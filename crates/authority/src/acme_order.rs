@@ -93,6 +93,7 @@ impl Authority {
     /// where dns-01 is offered.
     pub fn acme_new_order(&self, provisioner: &Provisioner, request: &Verified) -> Result<AcmeOrder, Problem> {
         let account = account_of(request)?;
+        self.acme_within_limits(provisioner, account)?;
         let payload = request.jws.payload_json()?;
         if payload.contains_key("notBefore") || payload.contains_key("notAfter") {
             return Err(Problem::new("malformed", 400, "notBefore and notAfter are not supported: the provisioner's profile sets the validity"));
@@ -444,17 +445,50 @@ impl Authority {
     }
 }
 
-/// The most orders an orders list names.
-const ORDERS_LISTED: i64 = 1000;
+/// The most orders one page of an orders list names.
+pub const ORDERS_PAGE: i64 = 100;
 
 impl Authority {
-    /// The URLs of the orders of account `id` (RFC 8555 section 7.1.2.1), newest first;
-    /// only the account itself may list them.
-    pub fn acme_orders_list(&self, urls: &AcmeUrls, request: &Verified, id: &str) -> Result<Vec<String>, Problem> {
+    /// The provisioner's per-account limits: new orders in the last hour, and failed
+    /// authorizations among those created in the last hour. Beyond either, `rateLimited`
+    /// with the seconds until the oldest counted one leaves the hour.
+    fn acme_within_limits(&self, provisioner: &Provisioner, account: &AcmeAccount) -> Result<(), Problem> {
+        let now = self.now().unix_timestamp();
+        let limited = |what: String, leaves_at: Option<i64>| Problem {
+            retry_after: Some(leaves_at.map_or(3600, |t| t - now).clamp(1, 3600)),
+            ..Problem::new("rateLimited", 429, what)
+        };
+        let limit = u64::from(provisioner.orders_per_hour);
+        if limit > 0 {
+            let (count, earliest) = self.store.acme().acme_orders_since(&account.id, now - 3600)?;
+            if count >= limit {
+                return Err(limited(format!("this account created {count} orders in the last hour; provisioner {:?} allows {limit}", provisioner.name), earliest.map(|t| t + 3600)));
+            }
+        }
+        let limit = u64::from(provisioner.failed_validations_per_hour);
+        if limit > 0 {
+            let (count, earliest) = self.store.acme().acme_failed_authzs(&account.id, now - 3600 + ORDER_LIFE)?;
+            if count >= limit {
+                let detail = format!("{count} of this account's authorizations from the last hour failed validation; provisioner {:?} allows {limit}", provisioner.name);
+                return Err(limited(detail, earliest.map(|t| t - ORDER_LIFE + 3600)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Authority {
+    /// Page `page` (from 0) of the URLs of the orders of account `id` (RFC 8555 section
+    /// 7.1.2.1), newest first, and whether another page follows; only the account itself
+    /// may list them.
+    pub fn acme_orders_list(&self, urls: &AcmeUrls, request: &Verified, id: &str, page: i64) -> Result<(Vec<String>, bool), Problem> {
         let account = account_of(request)?;
         if account.id != id {
             return Err(Problem::new("unauthorized", 403, "an account lists only its own orders"));
         }
-        Ok(self.store.acme().acme_orders_of(id, ORDERS_LISTED)?.into_iter().map(|o| format!("{}/order/{o}", urls.base)).collect())
+        let mut ids = self.store.acme().acme_orders_of(id, ORDERS_PAGE + 1, page.saturating_mul(ORDERS_PAGE))?;
+        let more = ids.len() as i64 > ORDERS_PAGE;
+        ids.truncate(ORDERS_PAGE as usize);
+        Ok((ids.into_iter().map(|o| format!("{}/order/{o}", urls.base)).collect(), more))
     }
 }

@@ -173,3 +173,45 @@ fn the_acme_library_orders_validates_and_downloads_a_certificate() {
     let audit = pki.ok(&["audit", "export"]);
     assert!(audit.contains("\"acme.order.created\"") && audit.contains("\"acme.order.finalized\""));
 }
+
+/// Requests an ACME server must refuse, each with its error type and none changing the
+/// order (it is finalized afterwards, once); the per-account limits answer rateLimited
+/// with Retry-After; the orders list comes in pages.
+#[test]
+fn refusals_change_nothing_and_per_account_limits_hold() {
+    let Some(python) = python_with("acme") else { return };
+    let port = std::net::TcpListener::bind("[::]:0").unwrap().local_addr().unwrap().port().to_string();
+    let limits = [
+        ("http01_port: 80 ", format!("http01_port: {port} ")),
+        ("orders_per_hour: 300 ", "orders_per_hour: 104 ".to_string()),
+        ("failed_validations_per_hour: 60 ", "failed_validations_per_hour: 1 ".to_string()),
+    ];
+    let limits: Vec<(&str, &str)> = limits.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let (pki, listen) = Pki::on_port(&limits);
+    let server = pki.serve_at(&listen);
+    let directory = server.tls_base.clone() + "/acme/acme/directory";
+    let roots = pki.roots();
+    let before = pki.count_certs();
+    let out = run_tool(&python, &[test_script("acme_refusals.py").to_str().unwrap(), &directory, roots.to_str().unwrap(), &port, "104"], pki.dir.path());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    let problem = |status: u16, kind: &str| serde_json::json!([status, format!("urn:ietf:params:acme:error:{kind}")]);
+    assert_eq!(seen["ready"], "ready");
+    assert_eq!(seen["alg_none"], problem(400, "badSignatureAlgorithm"));
+    assert_eq!(seen["unknown_kid"], problem(400, "accountDoesNotExist"));
+    assert_eq!(seen["url_mismatch"], problem(403, "unauthorized"));
+    assert_eq!(seen["csr_other_names"], problem(400, "badCSR"));
+    assert_eq!(seen["csr_weak_key"], problem(400, "badCSR"));
+    assert_eq!(seen["still_ready"], "ready", "no refusal changed the order");
+    assert_eq!(seen["finalized"], "valid");
+    assert_eq!(pki.count_certs(), before + 1, "one certificate, from the one good finalize");
+
+    assert_eq!(serde_json::json!([seen["limited"][0], seen["limited"][1]]), problem(429, "rateLimited"));
+    let retry: i64 = seen["limited"][2].as_str().unwrap().parse().unwrap();
+    assert!((3500..=3600).contains(&retry), "Retry-After {retry}");
+    assert_eq!(seen["pages"], serde_json::json!([100, true, 4, false]));
+    assert_eq!(seen["pages_distinct"], true);
+    assert_eq!(seen["after_failure"][0], "urn:ietf:params:acme:error:rateLimited");
+    assert!(seen["after_failure"][1].as_str().unwrap().contains("failed validation"), "{seen}");
+}

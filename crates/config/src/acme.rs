@@ -38,6 +38,13 @@ pub struct Provisioner {
     /// and CNAME for dns-01): `system` (resolv.conf and the hosts file) or `ADDR:PORT`.
     #[serde(default = "default_resolver")]
     pub dns_resolver: String,
+    /// New orders an account may create in an hour (0: no limit).
+    #[serde(default = "default_orders_per_hour")]
+    pub orders_per_hour: u32,
+    /// Failed authorizations an account may have among those it created in the last hour
+    /// before its new orders are refused (0: no limit).
+    #[serde(default = "default_failed_validations_per_hour")]
+    pub failed_validations_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +75,12 @@ fn default_http01_port() -> u16 {
 }
 fn default_tls_alpn01_port() -> u16 {
     443
+}
+fn default_orders_per_hour() -> u32 {
+    300
+}
+fn default_failed_validations_per_hour() -> u32 {
+    60
 }
 fn default_resolver() -> String {
     "system".into()

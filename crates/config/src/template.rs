@@ -136,6 +136,8 @@ acme:
       http01_port: 80           # the port http-01 validation connects to
       tls_alpn01_port: 443      # the port tls-alpn-01 validation connects to
       dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses
+      orders_per_hour: 300      # per account (0: no limit); beyond it, rateLimited
+      failed_validations_per_hour: 60   # per account (0: no limit)
 "#
     )
 }

@@ -48,11 +48,13 @@ struct Reply {
     up: Option<String>,
     /// Seconds, sent as `Retry-After`.
     retry_after: Option<i64>,
+    /// The next page of a list, sent as `Link: <URL>;rel="next"`.
+    next: Option<String>,
 }
 
 impl Reply {
     fn empty(status: StatusCode) -> Reply {
-        Reply { status, location: None, body: None, pem: None, up: None, retry_after: None }
+        Reply { status, location: None, body: None, pem: None, up: None, retry_after: None, next: None }
     }
 
     fn json(status: StatusCode, body: Value) -> Reply {
@@ -91,7 +93,10 @@ where
         let directory = urls.directory();
         let answer = (|| {
             let verified = match body {
-                Some(body) => Some(authority.acme_verify(&provisioner, &urls, &format!("{origin}{}", uri.path()), &body?)?),
+                Some(body) => {
+                    let url = format!("{origin}{}", uri.path_and_query().map_or(uri.path(), |p| p.as_str()));
+                    Some(authority.acme_verify(&provisioner, &urls, &url, &body?)?)
+                }
                 None => None,
             };
             f(&authority, &provisioner, &urls, verified)
@@ -114,8 +119,10 @@ where
             if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
-            if let Some(up) = reply.up.and_then(|u| HeaderValue::from_str(&format!("<{u}>;rel=\"up\"")).ok()) {
-                response.headers_mut().append(header::LINK, up);
+            for (url, rel) in [(reply.up, "up"), (reply.next, "next")] {
+                if let Some(link) = url.and_then(|u| HeaderValue::from_str(&format!("<{u}>;rel=\"{rel}\"")).ok()) {
+                    response.headers_mut().append(header::LINK, link);
+                }
             }
             if let Some(seconds) = reply.retry_after {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -143,6 +150,9 @@ fn problem_response(problem: &Problem) -> Response {
     let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
     if let Some(location) = problem.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
+    }
+    if let Some(seconds) = problem.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
@@ -304,9 +314,16 @@ async fn revoke_cert(State(state): State<Arc<AppState>>, Path(provisioner): Path
 
 /// `POST` (as GET) to an account's orders URL.
 async fn orders(State(state): State<Arc<AppState>>, Path((provisioner, id)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let page = match uri.query().map(|q| q.strip_prefix("page=").and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0)) {
+        None => Ok(0),
+        Some(Some(n)) => Ok(n),
+        Some(None) => Err(Problem::new("malformed", 400, "an orders list takes only ?page=N")),
+    };
     run(state, provisioner, headers, uri, Some(body), move |authority, _, urls, verified| {
-        let list = authority.acme_orders_list(urls, &need(verified)?, &id)?;
-        Ok(Reply::json(StatusCode::OK, json!({ "orders": list })))
+        let page = page?;
+        let (list, more) = authority.acme_orders_list(urls, &need(verified)?, &id, page)?;
+        let next = more.then(|| format!("{}?page={}", urls.orders(&id), page + 1));
+        Ok(Reply { next, ..Reply::json(StatusCode::OK, json!({ "orders": list })) })
     })
     .await
 }

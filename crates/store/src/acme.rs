@@ -112,8 +112,14 @@ pub trait AcmeStore: Send + Sync {
     fn put_acme_order(&self, order: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error>;
     fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error>;
     fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error>;
-    /// The ids of an account's orders, newest first, at most `limit`.
-    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error>;
+    /// The ids of an account's orders, newest first, at most `limit` after skipping `offset`.
+    fn acme_orders_of(&self, account_id: &str, limit: i64, offset: i64) -> Result<Vec<String>, Error>;
+    /// For the per-account limits: how many orders the account created at or after
+    /// `since`, and when the earliest of them was created.
+    fn acme_orders_since(&self, account_id: &str, since: i64) -> Result<(u64, Option<i64>), Error>;
+    /// For the per-account limits: how many of the account's authorizations expiring
+    /// after `expiring_after` are invalid, and the earliest expiry among them.
+    fn acme_failed_authzs(&self, account_id: &str, expiring_after: i64) -> Result<(u64, Option<i64>), Error>;
     /// Sets an authorization's status and challenges.
     fn update_acme_authz(&self, authz: &AcmeAuthz) -> Result<(), Error>;
     /// Sets an order's status, error and certificate, with an audit entry when given.
@@ -161,6 +167,10 @@ pub(crate) fn selection_values(selection: &RenewalSelection) -> (&'static str, V
     }
 }
 
+pub(crate) const ORDERS_OF: &str = "SELECT id FROM acme_orders WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3";
+pub(crate) const ORDERS_SINCE: &str = "SELECT count(*), min(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2";
+pub(crate) const FAILED_AUTHZS: &str =
+    "SELECT count(*), min(expires) FROM acme_authorizations WHERE account_id = $1 AND status = 'invalid' AND expires > $2";
 pub(crate) const EARLY_RENEWAL: &str = "SELECT window_start, window_end FROM early_renewals WHERE issuer = $1 AND serial = $2";
 pub(crate) const ORDER_REPLACING: &str = "SELECT id FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1";
 pub(crate) const AUTHZ_COLUMNS: &str = "id, account_id, provisioner, identifier_type, identifier_value, wildcard, status, expires, challenges";

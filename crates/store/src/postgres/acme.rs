@@ -5,7 +5,7 @@ use postgres::Row;
 use super::{unique_violation, PostgresStore};
 use crate::acme::{
     contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, RenewalSelection, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
-    BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, ORDER_COLUMNS, ORDER_REPLACING,
+    BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, FAILED_AUTHZS, ORDERS_OF, ORDERS_SINCE, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
 
@@ -39,6 +39,10 @@ fn order_row(r: &Row) -> Result<AcmeOrder, Error> {
         created_at: r.try_get(10)?,
         replaces: r.try_get(11)?,
     })
+}
+
+fn count_and_earliest(r: &Row) -> Result<(u64, Option<i64>), Error> {
+    Ok((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?))
 }
 
 fn authz_row(r: &Row) -> Result<AcmeAuthz, Error> {
@@ -177,13 +181,16 @@ impl AcmeStore for PostgresStore {
         self.read(|s| s.query_opt(&format!("SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE id = $1"), &[&id])?.map(|r| authz_row(&r)).transpose())
     }
 
-    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error> {
-        self.read(|s| {
-            s.query("SELECT id FROM acme_orders WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2", &[&account_id, &limit])?
-                .iter()
-                .map(|r| Ok(r.try_get(0)?))
-                .collect()
-        })
+    fn acme_orders_of(&self, account_id: &str, limit: i64, offset: i64) -> Result<Vec<String>, Error> {
+        self.read(|s| s.query(ORDERS_OF, &[&account_id, &limit, &offset])?.iter().map(|r| Ok(r.try_get(0)?)).collect())
+    }
+
+    fn acme_orders_since(&self, account_id: &str, since: i64) -> Result<(u64, Option<i64>), Error> {
+        self.read(|s| count_and_earliest(&s.query_one(ORDERS_SINCE, &[&account_id, &since])?))
+    }
+
+    fn acme_failed_authzs(&self, account_id: &str, expiring_after: i64) -> Result<(u64, Option<i64>), Error> {
+        self.read(|s| count_and_earliest(&s.query_one(FAILED_AUTHZS, &[&account_id, &expiring_after])?))
     }
 
     fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use super::chain::append;
 use super::{is_unique_violation, SqliteStore};
 use crate::acme::{
     contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey,
-    RenewalSelection, ACCOUNT_COLUMNS, AUTHZ_COLUMNS, BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, ORDER_COLUMNS, ORDER_REPLACING,
+    RenewalSelection, ACCOUNT_COLUMNS, AUTHZ_COLUMNS, BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, FAILED_AUTHZS, ORDERS_OF, ORDERS_SINCE, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
 
@@ -195,11 +195,23 @@ impl AcmeStore for SqliteStore {
         Ok(found)
     }
 
-    fn acme_orders_of(&self, account_id: &str, limit: i64) -> Result<Vec<String>, Error> {
+    fn acme_orders_of(&self, account_id: &str, limit: i64, offset: i64) -> Result<Vec<String>, Error> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached("SELECT id FROM acme_orders WHERE account_id = ?1 ORDER BY created_at DESC, id LIMIT ?2")?;
-        let rows = stmt.query_map(params![account_id, limit], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(ORDERS_OF)?;
+        let rows = stmt.query_map(params![account_id, limit, offset], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn acme_orders_since(&self, account_id: &str, since: i64) -> Result<(u64, Option<i64>), Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(ORDERS_SINCE)?.query_row(params![account_id, since], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        Ok(found)
+    }
+
+    fn acme_failed_authzs(&self, account_id: &str, expiring_after: i64) -> Result<(u64, Option<i64>), Error> {
+        let conn = self.reader();
+        let found = conn.prepare_cached(FAILED_AUTHZS)?.query_row(params![account_id, expiring_after], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        Ok(found)
     }
 
     fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {

@@ -114,10 +114,16 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
     acme.put_acme_order(&order, std::slice::from_ref(&authz), &event("acme.order.created", "o1")).unwrap();
     assert_eq!(acme.acme_order("o1").unwrap().as_ref(), Some(&order));
     assert_eq!(acme.acme_authz("z1").unwrap().as_ref(), Some(&authz));
-    assert_eq!(acme.acme_orders_of("a1", 10).unwrap(), ["o1"]);
+    assert_eq!(acme.acme_orders_of("a1", 10, 0).unwrap(), ["o1"]);
+    assert!(acme.acme_orders_of("a1", 10, 1).unwrap().is_empty(), "past the last page");
+    assert_eq!((acme.acme_orders_since("a1", 3).unwrap(), acme.acme_orders_since("a1", 4).unwrap()), ((1, Some(3)), (0, None)));
+    assert_eq!(acme.acme_failed_authzs("a1", 0).unwrap(), (0, None));
     assert_eq!(acme.acme_order_replacing("aki.serial").unwrap().as_deref(), Some("o1"));
     assert_eq!(acme.acme_order_replacing("aki.other").unwrap(), None);
-    assert!(acme.acme_orders_of("a2", 10).unwrap().is_empty());
+    assert!(acme.acme_orders_of("a2", 10, 0).unwrap().is_empty());
+    let invalid = AcmeAuthz { status: "invalid".into(), ..authz.clone() };
+    acme.update_acme_authz(&invalid).unwrap();
+    assert_eq!((acme.acme_failed_authzs("a1", 98).unwrap(), acme.acme_failed_authzs("a1", 99).unwrap()), ((1, Some(99)), (0, None)));
     let valid = AcmeAuthz { status: "valid".into(), challenges: "[]".into(), ..authz };
     acme.update_acme_authz(&valid).unwrap();
     assert_eq!(acme.acme_authz("z1").unwrap().unwrap().status, "valid");
