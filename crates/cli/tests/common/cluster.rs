@@ -60,8 +60,17 @@ impl Drop for Schema {
 impl Pki {
     /// A PKI whose store is `schema` (init with the default configuration, moved to PostgreSQL).
     pub fn init_on_postgres(schema: &Schema) -> Pki {
+        Pki::init_on_postgres_with(schema, &[])
+    }
+
+    /// As `init_on_postgres`, with `extra` replacing text in the configuration.
+    pub fn init_on_postgres_with(schema: &Schema, extra: &[(&str, &str)]) -> Pki {
         let seed = Pki::init();
-        let config = std::fs::read_to_string(seed.home().join("ironpki.yaml")).expect("config");
+        let mut config = std::fs::read_to_string(seed.home().join("ironpki.yaml")).expect("config");
+        for (from, to) in extra {
+            assert!(config.contains(from), "{from}");
+            config = config.replace(from, to);
+        }
         let start = config.find("store:").expect("store block");
         let end = config[start..].find("\n\n").map(|e| start + e).expect("end of store block");
         let moved = format!("{}store: {{ postgres: \"{}\", schema: {} }}{}", &config[..start], schema.url, schema.name, &config[end..]);
