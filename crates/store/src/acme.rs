@@ -120,9 +120,13 @@ pub trait AcmeStore: Send + Sync {
     /// For the per-account limits: how many of the account's authorizations expiring
     /// after `expiring_after` are invalid, and the earliest expiry among them.
     fn acme_failed_authzs(&self, account_id: &str, expiring_after: i64) -> Result<(u64, Option<i64>), Error>;
-    /// Sets an authorization's status and challenges.
+    /// Sets an authorization's status and challenges. An update that leaves it pending (a
+    /// challenge now processing) may be committed without waiting for the disk: lost to a
+    /// machine crash, the challenge is pending again and the client answers it again.
     fn update_acme_authz(&self, authz: &AcmeAuthz) -> Result<(), Error>;
     /// Sets an order's status, error and certificate, with an audit entry when given.
+    /// Without one the change is derived from the authorizations (ready or invalid), and
+    /// an engine may commit it without waiting for the disk.
     fn update_acme_order(&self, order: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error>;
     /// The id of an order, not invalid, that replaces the certificate `cert_id` names.
     fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error>;

@@ -46,6 +46,8 @@ pub struct SqliteStore {
     /// Write transactions so far, and whether the writer has its large cache.
     writes: std::sync::atomic::AtomicU64,
     large: std::sync::atomic::AtomicBool,
+    /// `durability: full`: every commit syncs the WAL (else only checkpoints sync).
+    full: bool,
 }
 
 fn revoked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevokedEntry> {

@@ -215,14 +215,18 @@ impl AcmeStore for SqliteStore {
     }
 
     fn update_acme_authz(&self, a: &AcmeAuthz) -> Result<(), Error> {
-        self.write(|tx| {
+        let write = |tx: &rusqlite::Transaction<'_>| {
             tx.execute("UPDATE acme_authorizations SET status = ?1, challenges = ?2 WHERE id = ?3", params![a.status, a.challenges, a.id])?;
             Ok(())
-        })
+        };
+        match a.status.as_str() {
+            "pending" => self.write_unsynced(write),
+            _ => self.write(write),
+        }
     }
 
     fn update_acme_order(&self, o: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error> {
-        self.write(|tx| {
+        let write = |tx: &rusqlite::Transaction<'_>| {
             tx.execute(
                 "UPDATE acme_orders SET status = ?1, error = ?2, cert_issuer = ?3, cert_serial = ?4 WHERE id = ?5",
                 params![o.status, o.error, o.cert_issuer, o.cert_serial, o.id],
@@ -231,7 +235,13 @@ impl AcmeStore for SqliteStore {
                 append(tx, event)?;
             }
             Ok(())
-        })
+        };
+        // Without an event the change is derived state (ready or invalid, from the
+        // authorizations), computed again on the next read if a machine crash loses it.
+        match event {
+            Some(_) => self.write(write),
+            None => self.write_unsynced(write),
+        }
     }
 
     fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error> {
@@ -260,8 +270,10 @@ impl AcmeStore for SqliteStore {
         Ok(found)
     }
 
+    /// Unsynced: a nonce lost to a machine crash is one whose request changed nothing
+    /// durable (a request that did commit a change synced its nonce with it).
     fn use_acme_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, Error> {
-        self.write(|tx| {
+        self.write_unsynced(|tx| {
             tx.prepare_cached("DELETE FROM acme_nonces WHERE expires_at < ?1")?.execute([now])?;
             match tx.prepare_cached("INSERT INTO acme_nonces (nonce, expires_at) VALUES (?1, ?2)")?.execute(params![nonce, expires_at]) {
                 Ok(_) => Ok(true),

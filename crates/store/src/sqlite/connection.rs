@@ -85,6 +85,7 @@ impl SqliteStore {
             names: None,
             writes: Default::default(),
             large: Default::default(),
+            full: durability == Durability::Full,
         };
         retry_while_locked(|| migrations::migrate(&mut store.lock()))?;
         store.names = Some(retry_while_locked(|| Names::open(path, &store.lock()))?);
@@ -133,21 +134,41 @@ impl SqliteStore {
         self.write_then(true, f)
     }
 
+    /// One write transaction committed without syncing the WAL, for what is safe to lose
+    /// only to a machine crash: the WAL is appended in order, so the next synced commit
+    /// makes this one durable too, and a process crash loses nothing written to it.
+    pub(super) fn write_unsynced<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.lock();
+        if !self.full {
+            return self.write_on(&mut conn, true, f);
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = self.write_on(&mut conn, true, f);
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
     /// One write transaction; the writer's checkpoint after it when `checkpoint`, else
     /// left to [`Store::after_commit`].
     ///
     /// [`Store::after_commit`]: crate::Store::after_commit
     pub(super) fn write_then<T>(&self, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.lock();
+        self.write_on(&mut conn, checkpoint, f)
+    }
+
+    fn write_on<T>(&self, conn: &mut Connection, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         let writes = self.writes.fetch_add(1, Ordering::Relaxed);
         if writes % SIZE_CHECK_EVERY == SIZE_CHECK_EVERY - 1 && !self.large.load(Ordering::Relaxed) {
-            self.size_writer_cache(&conn)?;
+            self.size_writer_cache(conn)?;
         }
         if checkpoint {
-            self.checkpoint_if_long(&conn);
+            self.checkpoint_if_long(conn);
         }
         Ok(out)
     }
