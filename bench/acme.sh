@@ -101,14 +101,14 @@ print("## ACME: complete issuances\n")
 print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; tree at {tree}")
 print(f"- machine: {os.cpu_count()} cores, {cpu}")
 print(f"- command: `{command}`\n")
-print("| server | clients | orders/s | request p50 | request p99 | errors | server CPU per order |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| server | clients | orders/s | request p50 | request p99 | errors | server CPU per order | acme-load CPU per order |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 def row(name, r):
     if r.get("hung") or r.get("orders") == 0:
-        return f"| {name} | {r['clients']} | 0: requests hang (no order completed) | | | | |"
-    per = r.get("server_cpu_ms_per_order")
-    per = f"{per:.2f} ms" if per is not None else "n/a"
-    return f"| {name} | {r['clients']} | {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['errors'] + r['failed_requests']} | {per} |"
+        return f"| {name} | {r['clients']} | 0: requests hang (no order completed) | | | | | |"
+    ms = lambda v: f"{v:.2f} ms" if v is not None else "n/a"
+    per, own = ms(r.get("server_cpu_ms_per_order")), ms(r.get("client_cpu_ms_per_order"))
+    return f"| {name} | {r['clients']} | {r['orders_per_s']:.1f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['errors'] + r['failed_requests']} | {per} | {own} |"
 for name, r in (("IronPKI (SQLite)", i4), ("Pebble 2.4.0", p4), ("IronPKI (SQLite)", i64), ("Pebble 2.4.0", p64)):
     print(row(name, r))
 print()

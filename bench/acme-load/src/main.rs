@@ -213,6 +213,7 @@ async fn main() -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     stats.measuring.store(true, Ordering::Relaxed);
     let cpu_before = args.server_pid.and_then(|pid| cpu_seconds(pid, args.clk_tck));
+    let own_before = cpu_seconds(std::process::id(), args.clk_tck);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     stats.measuring.store(false, Ordering::Relaxed);
@@ -220,6 +221,7 @@ async fn main() -> Result<(), String> {
     let orders = done.load(Ordering::Relaxed);
     let cpu_after = args.server_pid.and_then(|pid| cpu_seconds(pid, args.clk_tck));
     let server_cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
+    let own_cpu = own_before.zip(cpu_seconds(std::process::id(), args.clk_tck)).map(|(b, a)| a - b);
     stop.store(true, Ordering::Relaxed);
     let finishing = async {
         for task in tasks {
@@ -242,6 +244,7 @@ async fn main() -> Result<(), String> {
         "max_ms": percentile(&latencies, 1.0),
         "server_cpu_s": server_cpu,
         "server_cpu_ms_per_order": server_cpu.filter(|_| orders > 0).map(|c| c * 1000.0 / orders as f64),
+        "client_cpu_ms_per_order": own_cpu.filter(|_| orders > 0).map(|c| c * 1000.0 / orders as f64),
     });
     println!("{report}");
     Ok(())
