@@ -46,8 +46,12 @@ pub struct SqliteStore {
     /// Write transactions so far, and whether the writer has its large cache.
     writes: std::sync::atomic::AtomicU64,
     large: std::sync::atomic::AtomicBool,
-    /// `durability: full`: every commit syncs the WAL (else only checkpoints sync).
+    /// `durability: full`: a commit returns once the WAL holding it is synced (else only
+    /// checkpoints sync).
     full: bool,
+    /// The number of the last commit a sync of the WAL covered (`writes` numbers them).
+    synced: Mutex<u64>,
+    wal: std::path::PathBuf,
 }
 
 fn revoked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevokedEntry> {

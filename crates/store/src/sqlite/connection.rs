@@ -67,6 +67,13 @@ fn start_checkpointer(path: &Path, wal_pages: Arc<AtomicI64>) -> Result<Backgrou
     })
 }
 
+/// The WAL file beside the database (`NAME-wal`).
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path, durability: Durability) -> Result<SqliteStore, Error> {
@@ -74,7 +81,7 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(10))?;
         // Switching a fresh file to WAL, and migrating it, can meet another process doing
         // the same; SQLite then answers "busy" at once instead of waiting: try again.
-        retry_while_locked(|| SqliteStore::prepare(&conn, durability))?;
+        retry_while_locked(|| SqliteStore::prepare(&conn))?;
         let mut store =
             SqliteStore {
             conn: Mutex::new(conn),
@@ -86,8 +93,13 @@ impl SqliteStore {
             writes: Default::default(),
             large: Default::default(),
             full: durability == Durability::Full,
+            synced: Default::default(),
+            wal: wal_path(path),
         };
         retry_while_locked(|| migrations::migrate(&mut store.lock()))?;
+        if store.full {
+            store.sync_wal()?;
+        }
         store.names = Some(retry_while_locked(|| Names::open(path, &store.lock()))?);
         for _ in 0..READERS {
             let reader = Connection::open(path)?;
@@ -103,9 +115,11 @@ impl SqliteStore {
         Ok(store)
     }
 
-    fn prepare(conn: &Connection, durability: Durability) -> Result<(), Error> {
+    /// WAL mode; commits do not sync (`durability: full` syncs the WAL after them, for many
+    /// at once, in `write_then`); a checkpoint syncs the WAL before and the database after.
+    fn prepare(conn: &Connection) -> Result<(), Error> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
@@ -134,43 +148,71 @@ impl SqliteStore {
         self.write_then(true, f)
     }
 
-    /// One write transaction committed without syncing the WAL, for what is safe to lose
-    /// only to a machine crash: the WAL is appended in order, so the next synced commit
-    /// makes this one durable too, and a process crash loses nothing written to it.
+    /// One write transaction whose caller does not wait for the disk, for what is safe to
+    /// lose only to a machine crash: the WAL is appended in order, so the next synced
+    /// commit makes this one durable too, and a process crash loses nothing written to it.
     pub(super) fn write_unsynced<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.lock();
-        if !self.full {
-            return self.write_on(&mut conn, true, f);
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let out = self.write_on(&mut conn, true, f);
-        let restored = conn.pragma_update(None, "synchronous", "FULL");
-        let out = out?;
-        restored?;
-        Ok(out)
+        Ok(self.write_on(&mut conn, true, f)?.0)
     }
 
     /// One write transaction; the writer's checkpoint after it when `checkpoint`, else
-    /// left to [`Store::after_commit`].
+    /// left to [`Store::after_commit`]. With `durability: full` it returns once the WAL
+    /// holding the commit is synced: the writer commits without syncing (`synchronous =
+    /// NORMAL`) and releases the connection, then [`Self::sync_through`] syncs the WAL once
+    /// for every commit made meanwhile (group commit: one fsync serves many writers).
     ///
     /// [`Store::after_commit`]: crate::Store::after_commit
     pub(super) fn write_then<T>(&self, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.lock();
-        self.write_on(&mut conn, checkpoint, f)
+        let (out, commit) = self.write_on(&mut conn, checkpoint, f)?;
+        drop(conn);
+        self.sync_through(commit)?;
+        Ok(out)
     }
 
-    fn write_on<T>(&self, conn: &mut Connection, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    /// Runs and commits one transaction on the locked writer: its result and the commit's
+    /// number (commits are numbered in the order they reach the WAL).
+    fn write_on<T>(&self, conn: &mut Connection, checkpoint: bool, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<(T, u64), Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
-        let writes = self.writes.fetch_add(1, Ordering::Relaxed);
+        let writes = self.writes.fetch_add(1, Ordering::SeqCst);
         if writes % SIZE_CHECK_EVERY == SIZE_CHECK_EVERY - 1 && !self.large.load(Ordering::Relaxed) {
             self.size_writer_cache(conn)?;
         }
         if checkpoint {
             self.checkpoint_if_long(conn);
         }
-        Ok(out)
+        Ok((out, writes + 1))
+    }
+
+    /// With `durability: full`, returns once commit number `commit` is on disk: if no sync
+    /// since it was made has covered it, syncs the WAL file, covering every commit made
+    /// so far. (A checkpoint syncs the WAL before copying it, so frames it copied and a
+    /// restarted WAL overwrote are on disk already.)
+    pub(super) fn sync_through(&self, commit: u64) -> Result<(), Error> {
+        if !self.full {
+            return Ok(());
+        }
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= commit {
+            return Ok(());
+        }
+        let upto = self.writes.load(Ordering::SeqCst);
+        self.sync_wal()?;
+        *synced = upto;
+        Ok(())
+    }
+
+    /// fdatasync(2) of the WAL file: it flushes the file whichever descriptor wrote it.
+    fn sync_wal(&self) -> Result<(), Error> {
+        let wal = match std::fs::File::open(&self.wal) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::Backend(format!("{}: {e}", self.wal.display()))),
+        };
+        wal.sync_data().map_err(|e| Error::Backend(format!("syncing {}: {e}", self.wal.display())))
     }
 
     /// The writer's checkpoint, once the checkpointer last saw the WAL past
