@@ -155,7 +155,7 @@ out += [
     "HTTPS row is the same with cfssl's own TLS listener (`-tls-cert`, `-tls-key`: a P-256 "
     "certificate for 127.0.0.1), so that wrk's TLS work and the server's are on both sides.",
     "- IronPKI: a fresh `ironpki init` (default configuration, `store.durability: full`: the WAL "
-    "fsynced at every commit), profile `server` (90 days), its HTTPS listener with a server "
+    "synced before every answer, one fdatasync for the commits made meanwhile), profile `server` (90 days), its HTTPS listener with a server "
     "certificate from its own CA. The `durability normal` row is the same with "
     "`store.durability: normal` (SQLite `synchronous=NORMAL`, as cfssl's driver).",
     "- Before each run one request is checked by hand: the certificate names the CSR's SAN, lasts "

@@ -166,7 +166,7 @@ pub struct StoreConfig {
     /// SQLite database file, relative to the home.
     #[serde(default = "default_sqlite")]
     pub sqlite: String,
-    /// `full` (fsync every commit) or `normal` (survives a crash of ironpki, not of the machine).
+    /// `full` (every commit on disk before it is answered; one sync of the WAL serves the commits made meanwhile) or `normal` (survives a crash of ironpki, not of the machine).
     #[serde(default)]
     pub durability: Durability,
     /// A PostgreSQL URL (`postgres://user@host:5432/db?pool_size=16`); when set, SQLite is not used.

@@ -18,7 +18,7 @@ pub fn template(org: &str) -> String {
 
 store:
   sqlite: ironpki.db        # relative to this directory
-  durability: full          # full: fsync every commit; normal: survives a crash of ironpki only
+  durability: full          # full: every commit on disk before it is answered; normal: survives a crash of ironpki only
 
 # Base of the CRL, OCSP and CA-certificate URLs stamped into certificates.
 base_url: http://127.0.0.1:8080

@@ -10,10 +10,7 @@ Prints one JSON object of what it saw.
 import datetime
 import ipaddress
 import json
-import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import josepy as jose
 from acme import challenges, client, errors, messages
@@ -21,24 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from http01_responder import ANSWERS, answer_http01
+from http01_responder import start as start_responder
 
-ANSWERS = {}
-
-
-class Responder(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the http.server interface)
-        token = self.path.rsplit("/", 1)[-1]
-        body = ANSWERS.get(token, "").encode()
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class DualStack(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
 
 
 def csr_for(names, ips, key=None):
@@ -50,17 +32,10 @@ def csr_for(names, ips, key=None):
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
-def answer_http01(acme, account_key, order):
-    for authz in order.authorizations:
-        challb = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
-        response, validation = challb.response_and_validation(account_key)
-        ANSWERS[challb.chall.encode("token")] = validation
-        acme.answer_challenge(challb, response)
 
 
 def main(directory_url, roots, port, out_dir):
-    server = DualStack(("::", int(port)), Responder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_responder(port)
     seen = {}
     key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
     net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")

@@ -11,10 +11,7 @@ Prints one JSON object of what it saw.
 
 import datetime
 import json
-import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import josepy as jose
 import requests
@@ -24,24 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from http01_responder import answer_http01
+from http01_responder import start as start_responder
 
-ANSWERS = {}
 HEADERS = {"Content-Type": "application/jose+json"}
-
-
-class Responder(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the http.server interface)
-        body = ANSWERS.get(self.path.rsplit("/", 1)[-1], "").encode()
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class DualStack(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
 
 
 def csr_for(name, key):
@@ -88,19 +71,14 @@ def connect(directory_url, roots):
 
 
 def main(directory_url, roots, port, orders_per_hour):
-    server = DualStack(("::", int(port)), Responder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_responder(port)
     seen = {}
     acme, key, regr = connect(directory_url, roots)
     directory = acme.directory
     raw = Raw(directory, roots, key, regr.uri)
     cert_key = ec.generate_private_key(ec.SECP256R1())
     order = acme.new_order(serialization_pem(csr_for("localhost", cert_key)))
-    for authz in order.authorizations:
-        challb = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
-        response, validation = challb.response_and_validation(key)
-        ANSWERS[challb.chall.encode("token")] = validation
-        acme.answer_challenge(challb, response)
+    answer_http01(acme, key, order)
     acme.poll_authorizations(order, deadline=datetime.datetime.now() + datetime.timedelta(seconds=30))
     order_url = order.uri
     finalize_url = order.body.finalize

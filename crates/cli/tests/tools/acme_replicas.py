@@ -8,36 +8,19 @@ Prints one JSON object of what it saw.
 
 import datetime
 import json
-import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import josepy as jose
 import requests
-from acme import challenges, client, messages
+from acme import client, messages
 from acme import jws as acme_jws
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from http01_responder import answer_http01
+from http01_responder import start as start_responder
 
-ANSWERS = {}
-
-
-class Responder(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the http.server interface)
-        body = ANSWERS.get(self.path.rsplit("/", 1)[-1], "").encode()
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class DualStack(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
 
 
 def csr_pem(name):
@@ -48,8 +31,7 @@ def csr_pem(name):
 
 
 def main(directory_url, roots, port, orders, out_dir):
-    server = DualStack(("::", int(port)), Responder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_responder(port)
     key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
     net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=roots, user_agent="ironpki-test")
     net.session.headers["Connection"] = "close"
@@ -58,11 +40,7 @@ def main(directory_url, roots, port, orders, out_dir):
     statuses = []
     for i in range(int(orders)):
         order = acme.new_order(csr_pem("localhost"))
-        for authz in order.authorizations:
-            challb = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
-            response, validation = challb.response_and_validation(key)
-            ANSWERS[challb.chall.encode("token")] = validation
-            acme.answer_challenge(challb, response)
+        answer_http01(acme, key, order)
         order = acme.poll_and_finalize(order, deadline=datetime.datetime.now() + datetime.timedelta(seconds=30))
         statuses.append(order.body.status.name)
         with open(f"{out_dir}/chain{i}.pem", "w") as f:
