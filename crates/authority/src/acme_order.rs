@@ -181,8 +181,10 @@ impl Authority {
             &format!("acme-order:{}/{}", order.provisioner, order.id),
             json!({ "identifiers": identifiers, "replaces": order.replaces }),
         );
-        self.store.acme().put_acme_order(&order, &authzs, &event)?;
-        Ok(order)
+        match self.store.acme().put_acme_order(&order, &authzs, &event) {
+            Err(ironpki_store::Error::AlreadyReplaced(id)) => Err(Problem::new("alreadyReplaced", 409, format!("another order replaced the certificate {id} meanwhile"))),
+            other => other.map(|()| order).map_err(Problem::from),
+        }
     }
 
     /// The order `id` of the request's account, its status brought up to date with its

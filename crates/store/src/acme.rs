@@ -108,7 +108,9 @@ pub trait AcmeStore: Send + Sync {
     fn acme_eab_keys(&self) -> Result<Vec<EabKey>, Error>;
     /// Revokes an EAB key at `at`; [`Error::EabUnusable`] when unknown or revoked already.
     fn revoke_acme_eab_key(&self, kid: &str, at: i64, event: &AuditEvent) -> Result<(), Error>;
-    /// Records an order and its authorizations, with the order's audit entry.
+    /// Records an order and its authorizations, with the order's audit entry;
+    /// [`Error::AlreadyReplaced`] when another order, not invalid, replaces the same
+    /// certificate (the database's unique index decides between concurrent orders).
     fn put_acme_order(&self, order: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error>;
     fn acme_order(&self, id: &str) -> Result<Option<AcmeOrder>, Error>;
     fn acme_authz(&self, id: &str) -> Result<Option<AcmeAuthz>, Error>;

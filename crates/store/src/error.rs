@@ -21,6 +21,8 @@ pub enum Error {
     DuplicateToken(String),
     #[error("an ACME account for key {0} already exists")]
     DuplicateAccount(String),
+    #[error("certificate {0} is replaced by another order already")]
+    AlreadyReplaced(String),
     #[error("External Account Binding key {0:?} is unknown, revoked or bound to another account already")]
     EabUnusable(String),
     #[error("store schema version {found} is newer than this ironpki understands ({known})")]

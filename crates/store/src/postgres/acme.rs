@@ -158,10 +158,14 @@ impl AcmeStore for PostgresStore {
     fn put_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error> {
         let ids = ids_json(&o.authorizations)?;
         self.write(|w| {
-            w.execute(
+            let inserted = w.execute(
                 &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
                 &[&o.id, &o.account_id, &o.provisioner, &o.status, &o.identifiers, &ids, &o.expires, &o.error, &o.cert_issuer, &o.cert_serial, &o.created_at, &o.replaces],
-            )?;
+            );
+            match inserted {
+                Err(e) if unique_violation(&e).is_some() && o.replaces.is_some() => return Err(Error::AlreadyReplaced(o.replaces.clone().unwrap_or_default())),
+                other => other?,
+            };
             for a in authzs {
                 w.execute(
                     &format!("INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),

@@ -240,7 +240,7 @@ CREATE TABLE acme_authorizations (
     // v15: ARI: what an order replaces, and the certificates marked for early renewal.
     r#"
 ALTER TABLE acme_orders ADD COLUMN replaces TEXT;
-CREATE INDEX acme_orders_replaces ON acme_orders (replaces);
+CREATE UNIQUE INDEX acme_orders_replaces ON acme_orders (replaces) WHERE replaces IS NOT NULL AND status <> 'invalid';
 CREATE INDEX acme_authorizations_account ON acme_authorizations (account_id, status, expires);
 CREATE TABLE early_renewals (
     issuer       TEXT NOT NULL,

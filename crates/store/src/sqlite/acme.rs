@@ -168,10 +168,14 @@ impl AcmeStore for SqliteStore {
 
     fn put_acme_order(&self, o: &AcmeOrder, authzs: &[AcmeAuthz], event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
-            tx.execute(
+            let inserted = tx.execute(
                 &format!("INSERT INTO acme_orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                 params![o.id, o.account_id, o.provisioner, o.status, o.identifiers, ids_json(&o.authorizations)?, o.expires, o.error, o.cert_issuer, o.cert_serial, o.created_at, o.replaces],
-            )?;
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) && o.replaces.is_some() => return Err(Error::AlreadyReplaced(o.replaces.clone().unwrap_or_default())),
+                other => other?,
+            };
             for a in authzs {
                 tx.execute(
                     &format!("INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),

@@ -120,6 +120,10 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
     assert_eq!(acme.acme_failed_authzs("a1", 0).unwrap(), (0, None));
     assert_eq!(acme.acme_order_replacing("aki.serial").unwrap().as_deref(), Some("o1"));
     assert_eq!(acme.acme_order_replacing("aki.other").unwrap(), None);
+    let rival = AcmeOrder { id: "o2".into(), authorizations: vec![], ..order.clone() };
+    let err = acme.put_acme_order(&rival, &[], &event("acme.order.created", "o2")).unwrap_err();
+    assert!(matches!(err, Error::AlreadyReplaced(_)), "{err}");
+    assert_eq!(acme.acme_order("o2").unwrap(), None, "nothing of the refused order is kept");
     assert!(acme.acme_orders_of("a2", 10, 0).unwrap().is_empty());
     let invalid = AcmeAuthz { status: "invalid".into(), ..authz.clone() };
     acme.update_acme_authz(&invalid).unwrap();
