@@ -55,6 +55,21 @@ pub struct Validation {
     pub resolver: String,
 }
 
+/// What validating `challenge` of `authz` must find, under the provisioner's settings.
+fn validation_of(provisioner: &Provisioner, authz: &AcmeAuthz, challenge: &Challenge, key_authorization: String) -> Validation {
+    Validation {
+        authz_id: authz.id.clone(),
+        challenge_id: challenge.id.clone(),
+        kind: challenge.kind.clone(),
+        identifier_type: authz.identifier_type.clone(),
+        identifier: authz.identifier_value.clone(),
+        token: challenge.token.clone(),
+        key_authorization,
+        port: if challenge.kind == "tls-alpn-01" { provisioner.tls_alpn01_port } else { provisioner.http01_port },
+        resolver: provisioner.dns_resolver.clone(),
+    }
+}
+
 /// Why a validation failed: an RFC 8555 error type (`dns`, `connection`, `tls`,
 /// `incorrectResponse`, `unauthorized`) and what was found against what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,27 +301,33 @@ impl Authority {
         authz.challenges = serde_json::to_string(&list).map_err(|e| Problem::new("serverInternal", 500, e.to_string()))?;
         self.store.acme().update_acme_authz(&authz)?;
         let challenge = &list[index];
-        let port = if challenge.kind == "tls-alpn-01" { provisioner.tls_alpn01_port } else { provisioner.http01_port };
-        let validation = Validation {
-            authz_id: authz.id.clone(),
-            challenge_id: challenge.id.clone(),
-            kind: challenge.kind.clone(),
-            identifier_type: authz.identifier_type.clone(),
-            identifier: authz.identifier_value.clone(),
-            token: challenge.token.clone(),
-            key_authorization: key_authorization(&challenge.token, &request.key),
-            port,
-            resolver: provisioner.dns_resolver.clone(),
-        };
+        let validation = validation_of(provisioner, &authz, challenge, key_authorization(&challenge.token, &request.key));
         Ok((challenge_view(urls, &authz, challenge), Some(validation)))
     }
 
+    /// The validations a stopped process left unfinished (authorizations still pending
+    /// with a challenge processing), to run again: `serve` starts them when it starts.
+    pub fn acme_interrupted_validations(&self) -> Result<Vec<Validation>, Problem> {
+        let mut found = Vec::new();
+        for authz in self.store.acme().acme_authzs_processing(self.now().unix_timestamp())? {
+            let (Ok(provisioner), Some(account)) = (self.acme_provisioner(&authz.provisioner), self.store.acme().acme_account(&authz.account_id)?) else { continue };
+            for challenge in challenges(&authz)?.iter().filter(|c| c.status == "processing") {
+                found.push(validation_of(provisioner, &authz, challenge, format!("{}.{}", challenge.token, account.thumbprint)));
+            }
+        }
+        Ok(found)
+    }
+
     /// Records what a validation found: the challenge and its authorization become valid,
-    /// or invalid with `failure` as the reason.
+    /// or invalid with `failure` as the reason. A challenge no longer processing (another
+    /// replica's validation of it finished first) is left as it is.
     pub fn acme_validated(&self, validation: &Validation, failure: Option<ValidationFailure>) -> Result<(), Problem> {
         let mut authz = self.store.acme().acme_authz(&validation.authz_id)?.ok_or_else(|| Problem::new("serverInternal", 500, "the authorization vanished"))?;
         let mut list = challenges(&authz)?;
-        let Some(challenge) = list.iter_mut().find(|c| c.id == validation.challenge_id) else { return Ok(()) };
+        let Some(challenge) = list.iter_mut().find(|c| c.id == validation.challenge_id && c.status == "processing") else { return Ok(()) };
+        if authz.status != "pending" {
+            return Ok(());
+        }
         match failure {
             None => {
                 challenge.status = "valid".into();

@@ -96,6 +96,7 @@ pub async fn serve(
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;
     let mut tasks = vec![tokio::spawn(crl::publish_forever(state.clone())), tokio::spawn(ocsp::watch_forever(state.clone(), seq))];
+    acme_validate::resume(authority.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let https_server = match https {

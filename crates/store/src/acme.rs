@@ -130,6 +130,9 @@ pub trait AcmeStore: Send + Sync {
     /// Without one the change is derived from the authorizations (ready or invalid), and
     /// an engine may commit it without waiting for the disk.
     fn update_acme_order(&self, order: &AcmeOrder, event: Option<&AuditEvent>) -> Result<(), Error>;
+    /// Authorizations still pending, unexpired at `now`, with a challenge being validated:
+    /// after a restart, validations the stopped process had not finished.
+    fn acme_authzs_processing(&self, now: i64) -> Result<Vec<AcmeAuthz>, Error>;
     /// The id of an order, not invalid, that replaces the certificate `cert_id` names.
     fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error>;
     /// Marks the certificates `selection` picks that are valid at `now` for renewal
@@ -177,6 +180,11 @@ pub(crate) const ORDERS_OF: &str = "SELECT id FROM acme_orders WHERE account_id 
 pub(crate) const ORDERS_SINCE: &str = "SELECT count(*), min(created_at) FROM acme_orders WHERE account_id = $1 AND created_at >= $2";
 pub(crate) const FAILED_AUTHZS: &str =
     "SELECT count(*), min(expires) FROM acme_authorizations WHERE account_id = $1 AND status = 'invalid' AND expires > $2";
+/// Pending authorizations with a challenge `processing` (the challenges are JSON).
+pub(crate) fn authzs_processing_sql() -> String {
+    format!("SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE status = 'pending' AND expires > $1 AND challenges LIKE '%\"status\":\"processing\"%'")
+}
+
 pub(crate) const EARLY_RENEWAL: &str = "SELECT window_start, window_end FROM early_renewals WHERE issuer = $1 AND serial = $2";
 pub(crate) const ORDER_REPLACING: &str = "SELECT id FROM acme_orders WHERE replaces = $1 AND status <> 'invalid' LIMIT 1";
 pub(crate) const AUTHZ_COLUMNS: &str = "id, account_id, provisioner, identifier_type, identifier_value, wildcard, status, expires, challenges";

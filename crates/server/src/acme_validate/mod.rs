@@ -38,6 +38,28 @@ pub fn spawn(authority: Arc<Authority>, validation: Validation) {
     });
 }
 
+/// Runs again, in the background, the validations a stopped process left unfinished.
+pub fn resume(authority: Arc<Authority>) {
+    tokio::spawn(async move {
+        let found = {
+            let authority = authority.clone();
+            tokio::task::spawn_blocking(move || authority.acme_interrupted_validations()).await
+        };
+        match found {
+            Ok(Ok(validations)) => {
+                if !validations.is_empty() {
+                    tracing::info!(count = validations.len(), "resuming ACME validations a stopped process left unfinished");
+                }
+                for validation in validations {
+                    spawn(authority.clone(), validation);
+                }
+            }
+            Ok(Err(problem)) => tracing::error!(detail = problem.detail, "finding unfinished ACME validations failed"),
+            Err(e) => tracing::error!(error = %e, "finding unfinished ACME validations failed"),
+        }
+    });
+}
+
 async fn validate(v: &Validation) -> Result<(), ValidationFailure> {
     let resolver = resolve::Resolver::for_setting(&v.resolver)?;
     match v.kind.as_str() {

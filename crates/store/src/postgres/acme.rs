@@ -4,7 +4,7 @@ use postgres::Row;
 
 use super::{unique_violation, PostgresStore};
 use crate::acme::{
-    contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, RenewalSelection, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
+    authzs_processing_sql, contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, RenewalSelection, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey, ACCOUNT_COLUMNS, AUTHZ_COLUMNS,
     BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, FAILED_AUTHZS, ORDERS_OF, ORDERS_SINCE, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
@@ -215,6 +215,10 @@ impl AcmeStore for PostgresStore {
             }
             Ok(())
         })
+    }
+
+    fn acme_authzs_processing(&self, now: i64) -> Result<Vec<AcmeAuthz>, Error> {
+        self.read(|s| s.query(&authzs_processing_sql(), &[&now])?.iter().map(authz_row).collect())
     }
 
     fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error> {

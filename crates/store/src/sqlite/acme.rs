@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 use super::chain::append;
 use super::{is_unique_violation, SqliteStore};
 use crate::acme::{
-    contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey,
+    authzs_processing_sql, contact_json, contact_list, ids_json, ids_list, mark_early_renewal_sql, selection_values, AcmeAccount, AcmeAuthz, AcmeOrder, AcmeStore, EabKey,
     RenewalSelection, ACCOUNT_COLUMNS, AUTHZ_COLUMNS, BIND_EAB, EAB_COLUMNS, EARLY_RENEWAL, FAILED_AUTHZS, ORDERS_OF, ORDERS_SINCE, ORDER_COLUMNS, ORDER_REPLACING,
 };
 use crate::{AuditEvent, Error};
@@ -246,6 +246,13 @@ impl AcmeStore for SqliteStore {
             Some(_) => self.write(write),
             None => self.write_unsynced(write),
         }
+    }
+
+    fn acme_authzs_processing(&self, now: i64) -> Result<Vec<AcmeAuthz>, Error> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(&authzs_processing_sql())?;
+        let rows = stmt.query_map([now], authz_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn acme_order_replacing(&self, cert_id: &str) -> Result<Option<String>, Error> {

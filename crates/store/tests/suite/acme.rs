@@ -125,6 +125,11 @@ pub fn acme_orders_and_authorizations(e: &dyn Engine) {
     assert!(matches!(err, Error::AlreadyReplaced(_)), "{err}");
     assert_eq!(acme.acme_order("o2").unwrap(), None, "nothing of the refused order is kept");
     assert!(acme.acme_orders_of("a2", 10, 0).unwrap().is_empty());
+    assert!(acme.acme_authzs_processing(0).unwrap().is_empty());
+    let processing = AcmeAuthz { challenges: authz.challenges.replace("\"pending\"", "\"processing\""), ..authz.clone() };
+    acme.update_acme_authz(&processing).unwrap();
+    assert_eq!(acme.acme_authzs_processing(98).unwrap(), std::slice::from_ref(&processing));
+    assert!(acme.acme_authzs_processing(99).unwrap().is_empty(), "expired ones are left");
     let invalid = AcmeAuthz { status: "invalid".into(), ..authz.clone() };
     acme.update_acme_authz(&invalid).unwrap();
     assert_eq!((acme.acme_failed_authzs("a1", 98).unwrap(), acme.acme_failed_authzs("a1", 99).unwrap()), ((1, Some(99)), (0, None)));
