@@ -55,13 +55,15 @@ struct Answer {
 
 pub async fn validate(v: &Validation, resolver: &Resolver) -> Result<(), ValidationFailure> {
     let mut target = Target { https: false, host: v.identifier.clone(), port: v.port, path: format!("/.well-known/acme-challenge/{}", v.token) };
-    for hop in 0..=MAX_REDIRECTS {
+    let mut redirects = 0;
+    loop {
         let answer = fetch(&target, resolver).await?;
         if matches!(answer.status, 301 | 302 | 303 | 307 | 308) {
             let location = answer.location.ok_or_else(|| ValidationFailure::new("connection", format!("{target} answered {} without a Location", answer.status)))?;
-            if hop == MAX_REDIRECTS {
+            if redirects == MAX_REDIRECTS {
                 return Err(ValidationFailure::new("connection", format!("more than {MAX_REDIRECTS} redirects, the last from {target}")));
             }
+            redirects += 1;
             target = follow(&target, &location, v.port)?;
             continue;
         }
@@ -75,7 +77,6 @@ pub async fn validate(v: &Validation, resolver: &Resolver) -> Result<(), Validat
         }
         return Ok(());
     }
-    unreachable!("the loop returns by its last hop")
 }
 
 /// Where a redirect from `from` to `location` leads, if it is allowed.
@@ -127,7 +128,7 @@ async fn fetch(target: &Target, resolver: &Resolver) -> Result<Answer, Validatio
         Ok(ip) => ServerName::IpAddress(ip.into()),
         Err(_) => ServerName::try_from(target.host.clone()).map_err(|e| ValidationFailure::new("connection", format!("{target}: {e}")))?,
     };
-    let connector = tokio_rustls::TlsConnector::from(tls_alpn01::unverified_client(vec![b"http/1.1".to_vec()]));
+    let connector = tokio_rustls::TlsConnector::from(tls_alpn01::unverified_client(b"http/1.1")?);
     let tls = tokio::time::timeout(STEP, connector.connect(name, stream))
         .await
         .map_err(|_| ValidationFailure::new("tls", format!("TLS with {target}: no handshake in {STEP:?}")))?

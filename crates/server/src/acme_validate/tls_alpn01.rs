@@ -5,7 +5,7 @@
 //! the key authorization. Its chain is not checked: the challenge does not rely on it.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ironpki_authority::acme_order::{Validation, ValidationFailure};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -44,7 +44,7 @@ pub async fn validate(v: &Validation, resolver: &Resolver) -> Result<(), Validat
                 continue;
             }
         };
-        let connector = tokio_rustls::TlsConnector::from(unverified_client(vec![ACME_TLS.to_vec()]));
+        let connector = tokio_rustls::TlsConnector::from(unverified_client(ACME_TLS)?);
         let tls = tokio::time::timeout(STEP, connector.connect(name.clone(), stream))
             .await
             .map_err(|_| ValidationFailure::new("tls", format!("TLS with {ip} port {}: no handshake in {STEP:?}", v.port)))?
@@ -100,18 +100,27 @@ fn reverse_name(ip: IpAddr) -> String {
     }
 }
 
+/// The TLS clients validation uses, one per ALPN protocol, built at first use.
+static CLIENTS: Mutex<Vec<(&'static [u8], Arc<ClientConfig>)>> = Mutex::new(Vec::new());
+
 /// A TLS client that offers `alpn` and accepts any certificate whose handshake signature
 /// holds: validation judges the certificate itself, not its chain.
-pub fn unverified_client(alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
+pub fn unverified_client(alpn: &'static [u8]) -> Result<Arc<ClientConfig>, ValidationFailure> {
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, config)) = clients.iter().find(|(a, _)| *a == alpn) {
+        return Ok(config.clone());
+    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .expect("the default provider supports the default protocol versions")
+        .map_err(|e| ValidationFailure::new("serverInternal", format!("the validation TLS client: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
-    config.alpn_protocols = alpn;
-    Arc::new(config)
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let config = Arc::new(config);
+    clients.push((alpn, config.clone()));
+    Ok(config)
 }
 
 #[derive(Debug)]
