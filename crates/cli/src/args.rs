@@ -51,6 +51,9 @@ pub enum Command {
     /// ACME: External Account Binding keys.
     #[command(subcommand)]
     Acme(AcmeCommand),
+    /// The agent: keeps this host's certificates renewed (ACME with ARI), swaps them
+    /// without downtime and rolls back a swap that breaks the service.
+    Agent(ironpki_agent::AgentArgs),
     /// Apply pending store migrations and print the schema version.
     Migrate,
     /// Measurements for the benchmark harness (bench/run.sh).

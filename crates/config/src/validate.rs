@@ -195,8 +195,8 @@ fn acme(path: &Path, c: &Config) -> Result<(), Error> {
             return err("challenges", "name at least one of http-01, dns-01, tls-alpn-01".into());
         }
         if let Some(lifetime) = p.lifetime {
-            if lifetime > profile.validity.max || lifetime.0.as_secs() < 60 {
-                return err("lifetime", format!("{lifetime} is not between 1m and the profile's maximum ({})", profile.validity.max));
+            if lifetime > profile.validity.max || lifetime.0.as_secs() < 10 {
+                return err("lifetime", format!("{lifetime} is not between 10s and the profile's maximum ({})", profile.validity.max));
             }
         }
         if p.http01_port == 0 || p.tls_alpn01_port == 0 {

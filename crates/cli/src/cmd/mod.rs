@@ -82,6 +82,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Token(c) => token::run(&ctx, c),
         Command::Acme(c) => acme::run(&ctx, c),
+        Command::Agent(args) => match ironpki_agent::run(args, ctx.json) {
+            Ok(code) => Ok(ExitCode::from(code)),
+            Err(e) => Err(Failure(e.to_string(), 1)),
+        },
         Command::Migrate => migrate::run(&ctx),
         Command::Bench(c) => bench::run(&ctx, c),
     }

@@ -1,6 +1,7 @@
 //! Helpers for tests that drive the real `ironpki` binary and real outside tools.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod cluster;
 pub mod dns;
 
@@ -197,9 +198,14 @@ impl Pki {
 
     /// Starts `ironpki serve` with its plain-HTTP listener on `http` (HTTPS on a free port).
     pub fn serve_at(&self, http: &str) -> Server {
+        self.serve_on(http, "127.0.0.1:0")
+    }
+
+    /// Starts `ironpki serve` with its listeners on `http` and `https`.
+    pub fn serve_on(&self, http: &str, https: &str) -> Server {
         use std::io::BufRead;
         let mut child = self
-            .cmd(&["serve", "--http-listen", http, "--https-listen", "127.0.0.1:0"])
+            .cmd(&["serve", "--http-listen", http, "--https-listen", https])
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(self.path("serve.log")).expect("log file"))
             .spawn()

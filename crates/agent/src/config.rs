@@ -1,0 +1,294 @@
+//! `agent.yaml`: the certificates the agent keeps, where their files go, how they are
+//! obtained, reloaded and checked. Read once at start; every field is checked then, so a
+//! mistake stops the agent with one line instead of surfacing at the first renewal.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ironpki_x509::san::San;
+use ironpki_x509::KeyType;
+use serde::Deserialize;
+
+use crate::Error;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The agent's own state: ACME account keys, schedules, the swap journal.
+    pub state_dir: PathBuf,
+    /// The trust bundle the issued chains must verify to.
+    pub roots: PathBuf,
+    /// Where the bundle is refreshed from (an IronPKI server's `/roots.pem`), over TLS
+    /// verified by the bundle already held.
+    #[serde(default)]
+    pub roots_url: Option<String>,
+    /// Retry after a failure: `initial`, doubled each time with jitter, up to `max`.
+    #[serde(default)]
+    pub retry: Retry,
+    pub certificates: Vec<CertConfig>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    #[serde(with = "humantime_serde_compat", default = "default_initial")]
+    pub initial: Duration,
+    #[serde(with = "humantime_serde_compat", default = "default_max")]
+    pub max: Duration,
+}
+
+fn default_initial() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_max() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry { initial: default_initial(), max: default_max() }
+    }
+}
+
+/// Durations written as humantime strings (`30s`, `5m`).
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertConfig {
+    pub name: String,
+    pub acme: AcmeSource,
+    #[serde(default)]
+    pub common_name: Option<String>,
+    #[serde(default)]
+    pub sans: Vec<String>,
+    #[serde(default = "default_key_type")]
+    pub key_type: KeyType,
+    pub files: Files,
+    /// `USER:GROUP` (names or numbers) for every file written.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Octal mode for the certificate files; the key file gets it too, never wider.
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub reload: Option<Reload>,
+    #[serde(default)]
+    pub check: Option<Check>,
+    /// Without an ARI window from the CA, renew at this fraction of the lifetime.
+    #[serde(default = "default_renew_at")]
+    pub renew_at: f64,
+}
+
+fn default_key_type() -> KeyType {
+    KeyType::EcdsaP256
+}
+
+fn default_renew_at() -> f64 {
+    2.0 / 3.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSource {
+    pub directory: String,
+    /// Trust for the directory's TLS certificate; `roots` when absent.
+    #[serde(default)]
+    pub tls_roots: Option<PathBuf>,
+    #[serde(default)]
+    pub eab: Option<Eab>,
+    #[serde(default)]
+    pub contact: Vec<String>,
+    pub challenge: ChallengeKind,
+    /// http-01: where the agent answers the challenge itself...
+    #[serde(default)]
+    pub http01_listen: Option<SocketAddr>,
+    /// ...or the web root a running server serves `/.well-known/acme-challenge/` from.
+    #[serde(default)]
+    pub webroot: Option<PathBuf>,
+    /// tls-alpn-01: where the agent answers the challenge.
+    #[serde(default)]
+    pub tls_alpn01_listen: Option<SocketAddr>,
+    /// dns-01: commands that publish and remove the TXT record.
+    #[serde(default)]
+    pub dns01: Option<DnsHooks>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Eab {
+    pub kid: String,
+    /// The file holding the base64url HMAC key.
+    pub hmac_key_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeKind {
+    #[serde(rename = "http-01")]
+    Http01,
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+    #[serde(rename = "dns-01")]
+    Dns01,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsHooks {
+    /// Run with `IRONPKI_DNS_RECORD` (`_acme-challenge.NAME.`) and `IRONPKI_DNS_VALUE`.
+    pub present: String,
+    pub cleanup: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Files {
+    pub key: PathBuf,
+    pub cert: PathBuf,
+    #[serde(default)]
+    pub chain: Option<PathBuf>,
+    #[serde(default)]
+    pub fullchain: Option<PathBuf>,
+    #[serde(default)]
+    pub ocsp_staple: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reload {
+    #[serde(default)]
+    pub command: Option<String>,
+    /// A signal name (`HUP`, `USR1`, …) sent to the process in `pid_file`.
+    #[serde(default)]
+    pub signal: Option<String>,
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub command: String,
+    #[serde(with = "humantime_serde_compat", default = "default_check_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_check_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// One certificate's configuration, checked and resolved.
+#[derive(Debug)]
+pub struct Cert {
+    pub config: CertConfig,
+    pub sans: Vec<San>,
+    pub mode: Option<u32>,
+    pub owner: Option<(Option<u32>, Option<u32>)>,
+}
+
+impl Cert {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+}
+
+pub struct Loaded {
+    pub agent: AgentConfig,
+    pub certs: Vec<Cert>,
+}
+
+/// Reads and checks `path`.
+pub fn load(path: &Path) -> Result<Loaded, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let mut agent: AgentConfig =
+        serde_yaml_ng::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().replace('\n', " "))))?;
+    if agent.certificates.is_empty() {
+        return Err(Error::Config(format!("{}: no certificates", path.display())));
+    }
+    if agent.retry.initial.is_zero() || agent.retry.max < agent.retry.initial {
+        return Err(Error::Config("retry: initial must be above zero and no more than max".into()));
+    }
+    let mut names = HashSet::new();
+    let mut certs = Vec::new();
+    for config in std::mem::take(&mut agent.certificates) {
+        let cert = check_cert(config).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        if !names.insert(cert.config.name.clone()) {
+            return Err(Error::Config(format!("{}: certificate {:?} named twice", path.display(), cert.config.name)));
+        }
+        certs.push(cert);
+    }
+    Ok(Loaded { agent, certs })
+}
+
+fn check_cert(config: CertConfig) -> Result<Cert, String> {
+    let name = config.name.clone();
+    let bad = |msg: String| format!("certificate {name:?}: {msg}");
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+        return Err(bad("name must be letters, digits, '-', '_' or '.'".into()));
+    }
+    let mut sans = Vec::new();
+    for s in &config.sans {
+        let san: San = s.parse().map_err(|e: ironpki_x509::Error| bad(e.to_string()))?;
+        san.validate().map_err(|e| bad(e.to_string()))?;
+        if !matches!(san, San::Dns(_) | San::Ip(_)) {
+            return Err(bad(format!("{san}: ACME orders name DNS names and IP addresses only")));
+        }
+        if !sans.contains(&san) {
+            sans.push(san);
+        }
+    }
+    if let Some(cn) = &config.common_name {
+        let san = San::for_common_name(cn);
+        if !sans.contains(&san) {
+            sans.insert(0, san);
+        }
+    }
+    if sans.is_empty() {
+        return Err(bad("needs a common_name or at least one SAN".into()));
+    }
+    if !(0.1..=0.95).contains(&config.renew_at) {
+        return Err(bad("renew_at must be between 0.1 and 0.95".into()));
+    }
+    let acme = &config.acme;
+    match acme.challenge {
+        ChallengeKind::Http01 if acme.http01_listen.is_none() == acme.webroot.is_none() => {
+            return Err(bad("http-01 needs exactly one of acme.http01_listen and acme.webroot".into()))
+        }
+        ChallengeKind::TlsAlpn01 if acme.tls_alpn01_listen.is_none() => return Err(bad("tls-alpn-01 needs acme.tls_alpn01_listen".into())),
+        ChallengeKind::Dns01 if acme.dns01.is_none() => return Err(bad("dns-01 needs acme.dns01 hooks (present, cleanup)".into())),
+        _ => {}
+    }
+    if !acme.directory.starts_with("https://") && !acme.directory.starts_with("http://") {
+        return Err(bad("acme.directory must be an http(s) URL".into()));
+    }
+    let mode = match &config.mode {
+        Some(m) => Some(u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| bad(format!("mode {m:?} is not an octal mode")))?),
+        None => None,
+    };
+    let owner = match &config.owner {
+        Some(o) => Some(crate::files::resolve_owner(o).map_err(bad)?),
+        None => None,
+    };
+    if let Some(reload) = &config.reload {
+        match (&reload.command, &reload.signal, &reload.pid_file) {
+            (Some(_), None, None) => {}
+            (None, Some(signal), Some(_)) => {
+                crate::hooks::signal_by_name(signal).map_err(bad)?;
+            }
+            _ => return Err(bad("reload needs either command, or signal with pid_file".into())),
+        }
+    }
+    Ok(Cert { config, sans, mode, owner })
+}

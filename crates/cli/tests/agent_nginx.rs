@@ -1,0 +1,114 @@
+//! `ironpki agent` keeping nginx's certificate: renewals of a 20-second certificate swap
+//! in without one failed request; a swap whose check fails is rolled back and nginx keeps
+//! serving the previous certificate.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::agent::{served_serial, status, wait_new_serial, write_config, AgentProcess, Nginx, ShortLivedCa};
+use common::dns::{port, TestDns};
+use common::{tool, wait_until};
+
+#[test]
+fn renewals_swap_in_without_a_failed_request() {
+    let (Some(nginx), Some(curl), Some(openssl)) = (tool("nginx"), tool("curl"), tool("openssl")) else { return };
+    let Some(dns) = TestDns::start() else { return };
+    let ca = ShortLivedCa::start(&dns, "20s");
+    let dir = tempfile::tempdir().unwrap();
+    let (web, nginx_port) = (dir.path().join("nginx"), port());
+    let reload = Nginx::reload_command(&nginx, &web);
+    let (config, files) = write_config(dir.path(), &ca, "web.svc.internal", &format!("    reload: {{ command: \"{reload}\" }}\n"), "");
+
+    // The first certificate, before nginx can start.
+    ca.pki.ok(&["agent", "--once", "--config", &config.display().to_string()]);
+    let first = files.serial().expect("a certificate in place");
+    assert!(files.pair_matches(&openssl));
+    let _nginx = Nginx::start(&nginx, &web, nginx_port, &files, "");
+    let agent = AgentProcess::start(&ca.pki, &config, &dir.path().join("agent.log"));
+
+    // Requests without pause for a minute, through at least three renewals.
+    let started = Instant::now();
+    let (mut requests, mut served) = (0u32, vec![first.clone()]);
+    while started.elapsed() < Duration::from_secs(60) || served.len() < 4 {
+        assert!(started.elapsed() < Duration::from_secs(150), "only {} certificates served: {}", served.len(), agent.log_text());
+        let out = Command::new(&curl)
+            .args(["-s", "--max-time", "5", "--cacert", &ca.pki.roots().display().to_string()])
+            .args(["--resolve", &format!("web.svc.internal:{nginx_port}:127.0.0.1"), "-w", "%{certs}"])
+            .arg(format!("https://web.svc.internal:{nginx_port}/"))
+            .output()
+            .unwrap();
+        requests += 1;
+        assert!(out.status.success(), "request {requests} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok\n"));
+        if requests % 20 == 0 {
+            if let Some(serial) = served_serial(&openssl, "web.svc.internal", nginx_port) {
+                if served.last() != Some(&serial) {
+                    served.push(serial);
+                }
+            }
+        }
+    }
+    // Each renewal is a new serial, and the pair in place always matches.
+    let mut distinct = served.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), served.len());
+    assert!(files.pair_matches(&openssl));
+    let state = status(&ca.pki, &config);
+    assert_eq!(state[0]["state"], "ok", "{state}");
+    assert_eq!(state[0]["consecutive_failures"], 0);
+    assert!(agent.log_text().contains("\"action\":\"swap.installed\""));
+    assert!(requests > 100, "{requests} requests");
+}
+
+#[test]
+fn a_failed_check_rolls_back_and_nginx_keeps_the_previous_certificate() {
+    let (Some(nginx), Some(openssl)) = (tool("nginx"), tool("openssl")) else { return };
+    let Some(dns) = TestDns::start() else { return };
+    let ca = ShortLivedCa::start(&dns, "1h");
+    let dir = tempfile::tempdir().unwrap();
+    let (web, nginx_port) = (dir.path().join("nginx"), port());
+    let marker = dir.path().join("break-the-check");
+    let extra = format!(
+        "    reload: {{ command: \"{}\" }}\n    check: {{ command: \"test ! -e {}\" }}\n",
+        Nginx::reload_command(&nginx, &web),
+        marker.display()
+    );
+    let (config, files) = write_config(dir.path(), &ca, "web.svc.internal", &extra, "");
+    let cfg = config.display().to_string();
+    ca.pki.ok(&["agent", "--once", "--config", &cfg]);
+    let first = files.serial().unwrap();
+    let _nginx = Nginx::start(&nginx, &web, nginx_port, &files, "");
+    assert_eq!(served_serial(&openssl, "web.svc.internal", nginx_port).as_deref(), Some(first.as_str()));
+
+    // Nothing is due: a second pass leaves the certificate alone.
+    ca.pki.ok(&["agent", "--once", "--config", &cfg]);
+    assert_eq!(files.serial().as_deref(), Some(first.as_str()));
+
+    // The CA asks for a renewal; the new certificate fails the check.
+    let serials = dir.path().join("serials");
+    std::fs::write(&serials, format!("{first}\n")).unwrap();
+    ca.pki.ok(&["cert", "renew-early", "--serials-file", &serials.display().to_string()]);
+    std::fs::write(&marker, "").unwrap();
+    let out = ca.pki.run(&["agent", "--once", "--config", &cfg]);
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("\"action\":\"swap.rolled_back\""), "{log}");
+    assert_eq!(files.serial().as_deref(), Some(first.as_str()));
+    assert!(files.pair_matches(&openssl));
+    let served = wait_until(Duration::from_secs(10), || served_serial(&openssl, "web.svc.internal", nginx_port).as_deref() == Some(first.as_str()));
+    assert!(served.is_some(), "nginx serves the previous certificate");
+    let state = status(&ca.pki, &config);
+    assert_eq!(state[0]["state"], "failing", "{state}");
+    assert_eq!(state[0]["consecutive_failures"], 1);
+    assert!(state[0]["last_error"].as_str().unwrap().contains("previous certificate was put back"), "{state}");
+
+    // With the service healthy again, the next due pass renews.
+    std::fs::remove_file(&marker).unwrap();
+    ca.pki.ok(&["agent", "--once", "--config", &cfg]);
+    let second = wait_new_serial(&files, Some(&first), Duration::from_secs(1)).expect("renewed");
+    let served = wait_until(Duration::from_secs(10), || served_serial(&openssl, "web.svc.internal", nginx_port).as_deref() == Some(second.as_str()));
+    assert!(served.is_some());
+    assert_eq!(status(&ca.pki, &config)[0]["consecutive_failures"], 0);
+}
