@@ -123,6 +123,7 @@ impl Agent {
         st.last_error = None;
         st.retry_at = None;
         st.ari = None;
+        self.check_ari(cert, &new, st).await;
         Ok(())
     }
 
@@ -185,10 +186,9 @@ impl Agent {
             _ => return (now(), "renew"),
         };
         let mut next = (self.renewal_time(cert, &leaf, st), "renew");
-        if let Some(a) = st.ari.as_ref().filter(|a| a.serial == leaf.serial) {
-            if at(a.check_at) < next.0 {
-                next = (at(a.check_at), "check renewal information");
-            }
+        let check_at = st.ari.as_ref().filter(|a| a.serial == leaf.serial).map_or_else(now, |a| at(a.check_at));
+        if check_at < next.0 {
+            next = (check_at, "check renewal information");
         }
         next
     }
