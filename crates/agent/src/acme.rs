@@ -7,16 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use bytes::Bytes;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, BodyWrapper, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType, ExternalAccountKey, Identifier,
     NewAccount, NewOrder, OrderStatus, RenewalInfo, RetryPolicy,
 };
 use ironpki_x509::san::San;
-use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
@@ -24,25 +19,6 @@ use crate::challenge::Responder;
 use crate::config::{AcmeSource, Cert, ChallengeKind};
 use crate::inspect::Leaf;
 use crate::{state, Error};
-
-pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>;
-
-/// An HTTP(S) client trusting the certificates of `roots`.
-pub fn http_client(roots: &Path) -> Result<HttpClient, Error> {
-    let mut store = rustls::RootCertStore::empty();
-    for der in crate::inspect::read_roots(roots)? {
-        store.add(CertificateDer::from(der)).map_err(|e| Error::Files(format!("{}: {e}", roots.display())))?;
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Files(e.to_string()))?
-        .with_root_certificates(store)
-        .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1);
-    Ok(builder.build(connector))
-}
 
 /// The ACME accounts in use, one per (directory, EAB key id), kept in the state
 /// directory so that restarts reuse them.
@@ -64,7 +40,7 @@ impl Accounts {
             return Ok(account.clone());
         }
         let tls_roots = source.tls_roots.as_deref().unwrap_or(roots);
-        let http = http_client(tls_roots)?;
+        let http = crate::fetch::http_client(tls_roots)?;
         let path = state_dir.join("accounts").join(format!("{key}.json"));
         let account = match std::fs::read(&path) {
             Ok(bytes) => {

@@ -15,7 +15,7 @@ use crate::config::{AgentConfig, Cert, Loaded};
 use crate::files::{self, Bundle, Phase};
 use crate::inspect::{self, Leaf, OnDisk};
 use crate::state::{self, Ari, CertState, Next};
-use crate::{hooks, log, schedule, Error};
+use crate::{hooks, log, schedule, staple, Error};
 
 pub struct Agent {
     pub config: AgentConfig,
@@ -51,12 +51,12 @@ impl Agent {
         Agent { config: loaded.agent, certs: loaded.certs, accounts: Accounts::default(), renewing: Mutex::new(()), wakers, once }
     }
 
-    /// One pass over certificate `i`.
-    pub async fn tick(&self, i: usize) -> Pass {
+    /// One pass over certificate `i`; `woken`: by a revocation, so OCSP is asked at once.
+    pub async fn tick(&self, i: usize, woken: bool) -> Pass {
         let cert = &self.certs[i];
         let dir = &self.config.state_dir;
         let mut st = state::load(dir, cert.name());
-        let failed = match self.pass(cert, &mut st).await {
+        let failed = match self.pass(cert, &mut st, woken || self.once).await {
             Ok(()) => None,
             Err(e) => {
                 let msg = e.to_string();
@@ -76,8 +76,13 @@ impl Agent {
         Pass { next: next.0, failed }
     }
 
-    async fn pass(&self, cert: &Cert, st: &mut CertState) -> Result<(), Error> {
+    async fn pass(&self, cert: &Cert, st: &mut CertState, ask_ocsp: bool) -> Result<(), Error> {
         self.recover(cert).await?;
+        if let OnDisk::Present(l) = inspect::on_disk(cert) {
+            if l.valid_at(now()) && (ask_ocsp || staple::due(st.staple.as_ref(), &l, now().unix_timestamp())) {
+                self.refresh_staple(cert, &l, st).await;
+            }
+        }
         let disk = inspect::on_disk(cert);
         let leaf = match &disk {
             OnDisk::Present(l) => Some(l.clone()),
@@ -114,7 +119,7 @@ impl Agent {
             }
         }
         log::info(cert.name(), "renew.start", &[("reason", &reason)]);
-        let new = self.renew(cert, leaf.as_ref(), st).await?;
+        let (new, staple) = self.renew(cert, leaf.as_ref(), st).await?;
         log::info(cert.name(), "renew.done", &[("serial", &new.serial), ("not_after", &new.not_after.unix_timestamp().to_string())]);
         st.serial = Some(new.serial.clone());
         st.not_after = Some(new.not_after.unix_timestamp());
@@ -123,8 +128,60 @@ impl Agent {
         st.last_error = None;
         st.retry_at = None;
         st.ari = None;
+        st.revoked_serial = None;
+        st.staple = staple;
         self.check_ari(cert, &new, st).await;
         Ok(())
+    }
+
+    /// Asks OCSP about the certificate in place; writes the staple file when the answer
+    /// changed, and reloads. A failure keeps the staple there and asks again later.
+    async fn refresh_staple(&self, cert: &Cert, leaf: &Leaf, st: &mut CertState) {
+        let now = now().unix_timestamp();
+        match staple::fetch(&self.config, leaf).await {
+            Ok(None) => st.staple = None,
+            Ok(Some((body, checked))) => {
+                let recorded = staple::recorded(leaf, &checked, now);
+                let status = recorded.status.clone().unwrap_or_default();
+                if matches!(checked.status, ironpki_x509::ocsp::CertStatus::Revoked { .. }) {
+                    log::warn(cert.name(), "ocsp.revoked", &[("serial", &leaf.serial)]);
+                    st.revoked_serial = Some(leaf.serial.clone());
+                }
+                if let Some(path) = &cert.config.files.ocsp_staple {
+                    if std::fs::read(path).ok().as_deref() != Some(body.as_slice()) {
+                        match files::write_atomic(cert, path, &body) {
+                            Ok(()) => {
+                                log::info(cert.name(), "staple.updated", &[("serial", &leaf.serial), ("status", &status)]);
+                                if let Some(reload) = &cert.config.reload {
+                                    if let Err(e) = hooks::reload(cert.name(), reload).await {
+                                        log::warn(cert.name(), "staple.reload_failed", &[("error", &e.to_string())]);
+                                    }
+                                }
+                            }
+                            Err(e) => log::warn(cert.name(), "staple.unwritten", &[("error", &e.to_string())]),
+                        }
+                    }
+                }
+                st.staple = Some(recorded);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                log::warn(cert.name(), "staple.failed", &[("error", &msg)]);
+                let retry = (now + self.config.retry.initial.as_secs().max(30) as i64).min(now + 3600);
+                let mut kept = st.staple.clone().filter(|s| s.serial == leaf.serial).unwrap_or(state::Staple {
+                    serial: leaf.serial.clone(),
+                    status: None,
+                    fetched_at: None,
+                    this_update: None,
+                    next_update: None,
+                    refresh_at: retry,
+                    error: None,
+                });
+                kept.refresh_at = retry;
+                kept.error = Some(msg);
+                st.staple = Some(kept);
+            }
+        }
     }
 
     /// Asks the CA for the window of `leaf` when none is known or the CA's `Retry-After`
@@ -190,12 +247,17 @@ impl Agent {
         if check_at < next.0 {
             next = (check_at, "check renewal information");
         }
+        if let Some(s) = st.staple.as_ref().filter(|s| s.serial == leaf.serial && leaf.ocsp_url.is_some()) {
+            if at(s.refresh_at) < next.0 {
+                next = (at(s.refresh_at), "refresh OCSP");
+            }
+        }
         next
     }
 
     /// Obtains, checks and installs a new certificate; rolls back if the reload or the
     /// check fails.
-    async fn renew(&self, cert: &Cert, current: Option<&Leaf>, st: &CertState) -> Result<Leaf, Error> {
+    async fn renew(&self, cert: &Cert, current: Option<&Leaf>, st: &CertState) -> Result<(Leaf, Option<state::Staple>), Error> {
         let _one = self.renewing.lock().await;
         let account = self.accounts.get(&self.config.state_dir, &cert.config.acme, &self.config.roots).await?;
         let (key_pem, csr) = new_key_and_csr(cert)?;
@@ -213,11 +275,21 @@ impl Agent {
         };
         let roots = inspect::read_roots(&self.config.roots)?;
         let (leaf, chain) = inspect::check_new(cert, &key_pem, &chain_pem, &roots, now())?;
-        let bundle = Bundle { key_pem, cert_pem: ironpki_x509::pem::cert(&leaf.der), chain_pem: chain };
+        // The new certificate's OCSP answer goes in with it, so the staple never names
+        // another certificate than the one served.
+        let (staple_der, staple) = match staple::fetch(&self.config, &leaf).await {
+            Ok(Some((der, checked))) => (Some(der), Some(staple::recorded(&leaf, &checked, now().unix_timestamp()))),
+            Ok(None) => (None, None),
+            Err(e) => {
+                log::warn(cert.name(), "staple.failed", &[("error", &e.to_string())]);
+                (None, None)
+            }
+        };
+        let bundle = Bundle { key_pem, cert_pem: ironpki_x509::pem::cert(&leaf.der), chain_pem: chain, staple: staple_der };
         files::install(&self.config.state_dir, cert, &leaf.serial, &bundle)?;
         log::info(cert.name(), "swap.installed", &[("serial", &leaf.serial)]);
         self.settle(cert).await?;
-        Ok(leaf)
+        Ok((leaf, staple))
     }
 
     /// Reloads and checks after a swap; on failure puts the previous files back and

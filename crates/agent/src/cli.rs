@@ -60,7 +60,7 @@ async fn once(agent: Arc<Agent>) -> Result<u8, Error> {
     roots::refresh(&agent.config).await;
     let mut failed = 0;
     for i in 0..agent.certs.len() {
-        if agent.tick(i).await.failed.is_some() {
+        if agent.tick(i, false).await.failed.is_some() {
             failed += 1;
         }
     }
@@ -85,13 +85,14 @@ async fn daemon(agent: Arc<Agent>) -> Result<u8, Error> {
     for i in 0..agent.certs.len() {
         let agent = agent.clone();
         tokio::spawn(async move {
+            let mut woken = false;
             loop {
-                let pass = agent.tick(i).await;
+                let pass = agent.tick(i, woken).await;
                 let wait = (pass.next - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
-                tokio::select! {
-                    _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => {}
-                    _ = agent.wakers[i].notified() => {}
-                }
+                woken = tokio::select! {
+                    _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => false,
+                    _ = agent.wakers[i].notified() => true,
+                };
             }
         });
     }

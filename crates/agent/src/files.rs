@@ -19,6 +19,8 @@ pub struct Bundle {
     pub key_pem: Zeroizing<String>,
     pub cert_pem: String,
     pub chain_pem: String,
+    /// The OCSP response (DER) for the new certificate, when one was fetched.
+    pub staple: Option<Vec<u8>>,
 }
 
 /// The files of one certificate, in the order they are replaced: (path, contents, is_key).
@@ -31,6 +33,9 @@ fn targets(cert: &Cert, bundle: &Bundle) -> Vec<(PathBuf, Zeroizing<Vec<u8>>, bo
     }
     if let Some(full) = &f.fullchain {
         out.push((full.clone(), text(&format!("{}{}", bundle.cert_pem, bundle.chain_pem)), false));
+    }
+    if let (Some(path), Some(staple)) = (&f.ocsp_staple, &bundle.staple) {
+        out.push((path.clone(), Zeroizing::new(staple.clone()), false));
     }
     out
 }
@@ -83,6 +88,15 @@ fn mode_for(cert: &Cert, is_key: bool) -> u32 {
         (None, true) => 0o600,
         (None, false) => 0o644,
     }
+}
+
+/// Writes `contents` to `path` through a staged file renamed into place, with the
+/// certificate's owner and mode applied before the rename.
+pub fn write_atomic(cert: &Cert, path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let staged = staged_path(path);
+    stage(cert, &staged, contents, false)?;
+    fs::rename(&staged, path).map_err(|e| io(path, e))?;
+    sync_dir(path)
 }
 
 fn stage(cert: &Cert, staged: &Path, contents: &[u8], is_key: bool) -> Result<(), Error> {

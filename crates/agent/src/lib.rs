@@ -12,12 +12,14 @@ mod agent;
 mod challenge;
 mod cli;
 pub mod config;
+mod fetch;
 mod files;
 mod hooks;
 mod inspect;
 mod log;
 mod roots;
 mod schedule;
+mod staple;
 mod state;
 mod status;
 
@@ -37,6 +39,8 @@ pub enum Error {
     Challenge(String),
     #[error("the new certificate was not installed: {0}")]
     Rejected(String),
+    #[error("OCSP: {0}")]
+    Ocsp(String),
     #[error("reload: {0}")]
     Reload(String),
     #[error("check: {0}")]

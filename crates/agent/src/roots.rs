@@ -3,14 +3,10 @@
 
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-use hyper::Request;
-
 use crate::config::AgentConfig;
-use crate::{acme, log};
+use crate::log;
 
 pub const REFRESH: Duration = Duration::from_secs(86_400);
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn refresh(config: &AgentConfig) {
     let Some(url) = &config.roots_url else { return };
@@ -23,7 +19,8 @@ pub async fn refresh(config: &AgentConfig) {
 
 /// Whether the bundle changed.
 async fn fetch(config: &AgentConfig, url: &str) -> Result<bool, String> {
-    let body = get(config, url).await?;
+    let client = crate::fetch::http_client(&config.roots).map_err(|e| e.to_string())?;
+    let body = crate::fetch::get(&client, url).await?;
     let certs = ironpki_x509::pem::blocks(&body, "CERTIFICATE", "certificate").map_err(|e| e.to_string())?;
     if certs.is_empty() {
         return Err("no certificates in the answer".into());
@@ -36,16 +33,4 @@ async fn fetch(config: &AgentConfig, url: &str) -> Result<bool, String> {
     }
     crate::state::write_public(&config.roots, &body).map_err(|e| e.to_string())?;
     Ok(true)
-}
-
-/// GETs `url` with the bundle as trust; the body of a 200 answer.
-pub async fn get(config: &AgentConfig, url: &str) -> Result<Vec<u8>, String> {
-    let client = acme::http_client(&config.roots).map_err(|e| e.to_string())?;
-    let request = Request::get(url).body(instant_acme::BodyWrapper::default()).map_err(|e| e.to_string())?;
-    let response = tokio::time::timeout(TIMEOUT, client.request(request)).await.map_err(|_| "timed out".to_string())?.map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()));
-    }
-    let body = tokio::time::timeout(TIMEOUT, response.into_body().collect()).await.map_err(|_| "timed out".to_string())?.map_err(|e| e.to_string())?;
-    Ok(body.to_bytes().to_vec())
 }

@@ -49,13 +49,19 @@ pub struct Ari {
     pub check_at: i64,
 }
 
+/// The last OCSP answer about the certificate in place.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct Staple {
     pub serial: String,
-    pub fetched_at: i64,
-    pub this_update: i64,
+    /// `good`, `revoked` or `unknown`; `None` until an answer arrives.
+    pub status: Option<String>,
+    pub fetched_at: Option<i64>,
+    pub this_update: Option<i64>,
     pub next_update: Option<i64>,
-    pub status: String,
+    /// When to ask again: half-way through the answer's validity, or after a failure.
+    pub refresh_at: i64,
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::agent::{served_serial, status, wait_new_serial, write_config, AgentProcess, Nginx, ShortLivedCa};
+use common::agent::{served_serial, stapled_status, status, wait_new_serial, write_config, AgentProcess, Nginx, ShortLivedCa};
 use common::dns::{port, TestDns};
 use common::{tool, wait_until};
 
@@ -111,4 +111,52 @@ fn a_failed_check_rolls_back_and_nginx_keeps_the_previous_certificate() {
     let served = wait_until(Duration::from_secs(10), || served_serial(&openssl, "web.svc.internal", nginx_port).as_deref() == Some(second.as_str()));
     assert!(served.is_some());
     assert_eq!(status(&ca.pki, &config)[0]["consecutive_failures"], 0);
+}
+
+#[test]
+fn the_staple_nginx_serves_follows_the_ocsp_status() {
+    let (Some(nginx), Some(openssl)) = (tool("nginx"), tool("openssl")) else { return };
+    let Some(dns) = TestDns::start() else { return };
+    let ca = ShortLivedCa::start(&dns, "1h");
+    let dir = tempfile::tempdir().unwrap();
+    let (web, nginx_port) = (dir.path().join("nginx"), port());
+    let reload = format!("    reload: {{ command: \"{}\" }}\n", Nginx::reload_command(&nginx, &web));
+    let (config, files) = write_config(dir.path(), &ca, "staple.svc.internal", &reload, "");
+    let cfg = config.display().to_string();
+    ca.pki.ok(&["agent", "--once", "--config", &cfg]);
+    let first = files.serial().unwrap();
+    assert!(files.staple().exists(), "the staple is installed with the certificate");
+    let stapling = format!("        ssl_stapling on;\n        ssl_stapling_file {};\n", files.staple().display());
+    let _nginx = Nginx::start(&nginx, &web, nginx_port, &files, &stapling);
+    assert_eq!(stapled_status(&openssl, "staple.svc.internal", nginx_port).as_deref(), Some("good"));
+
+    // Revoked, while the CA cannot validate a new order (the http-01 port is taken): the
+    // agent staples the revoked answer and leaves the pair in place.
+    ca.pki.ok(&["cert", "revoke", &first, "--reason", "keyCompromise"]);
+    let chain = dir.path().join("tls/chain.pem").display().to_string();
+    let cert = files.cert().display().to_string();
+    let revoked = wait_until(Duration::from_secs(10), || {
+        let out = ca.pki.run(&["ocsp", "check", &cert, "--issuer", &chain]);
+        String::from_utf8_lossy(&out.stdout).contains("revoked")
+    });
+    assert!(revoked.is_some());
+    let busy = std::net::TcpListener::bind(("127.0.0.1", ca.http01_port)).unwrap();
+    let out = ca.pki.run(&["agent", "--once", "--config", &cfg]);
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("\"action\":\"ocsp.revoked\"") && log.contains("\"status\":\"revoked\""), "{log}");
+    assert_eq!(files.serial().as_deref(), Some(first.as_str()));
+    let served = wait_until(Duration::from_secs(10), || stapled_status(&openssl, "staple.svc.internal", nginx_port).as_deref() == Some("revoked"));
+    assert!(served.is_some(), "nginx staples the revoked answer");
+
+    // With validation possible again, the revoked certificate is replaced at once.
+    drop(busy);
+    ca.pki.ok(&["agent", "--once", "--config", &cfg]);
+    let second = files.serial().unwrap();
+    assert_ne!(second, first);
+    let good = wait_until(Duration::from_secs(10), || {
+        served_serial(&openssl, "staple.svc.internal", nginx_port).as_deref() == Some(second.as_str())
+            && stapled_status(&openssl, "staple.svc.internal", nginx_port).as_deref() == Some("good")
+    });
+    assert!(good.is_some());
 }

@@ -17,6 +17,7 @@ pub mod keytype;
 pub mod lint;
 pub mod name;
 pub mod ocsp;
+pub mod ocsp_check;
 pub mod pem;
 pub mod profile;
 pub mod revocation;

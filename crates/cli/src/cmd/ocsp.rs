@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use ironpki_x509::ocsp::{self, CertStatus, ParsedResponse};
+use ironpki_x509::ocsp::{self, CertStatus};
 use ironpki_x509::Serial;
 use time::OffsetDateTime;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -137,26 +137,7 @@ pub fn check(leaf: &[u8], issuer: &[u8], url: Option<&str>) -> Result<Checked, F
         .send(&request[..])
         .map_err(|e| fail(format!("POST {url}: {e}")))?;
     let body = read_body(&url, response.body_mut().as_reader())?;
-    let basic = match ocsp::parse_response(&body)? {
-        ParsedResponse::Successful(basic) => basic,
-        ParsedResponse::Failed(status) => return Err(fail(format!("{url} answered {}", status.name()))),
-    };
-    if basic.nonce.as_deref() != Some(&nonce[..]) {
-        return Err(fail(format!("{url}: the response does not echo our nonce")));
-    }
-    let now = OffsetDateTime::now_utc();
-    let signed_by = match &basic.signer_cert {
-        Some(signer) if signer.as_slice() != issuer => {
-            ironpki_x509::verify::delegated_ocsp_signer(signer, issuer, now)?;
-            "delegated responder"
-        }
-        _ if basic.verifies_with(issuer) => "CA",
-        _ => return Err(fail(format!("{url}: the response is not signed by the CA or a responder it authorised"))),
-    };
-    let id = ironpki_x509::ocsp::IssuerId::from_cert(issuer)?.cert_id(ocsp::HashAlg::Sha1, &serial);
-    let single = basic.find(&id).ok_or_else(|| fail(format!("{url}: the response does not answer for serial {serial}")))?;
-    if single.next_update < now {
-        return Err(fail(format!("{url}: the response is stale (nextUpdate {})", output::rfc3339(single.next_update))));
-    }
-    Ok(Checked { status: single.status, this_update: single.this_update, next_update: single.next_update, url, signed_by })
+    let checked = ironpki_x509::ocsp_check::check_response(&body, &serial, issuer, Some(&nonce), OffsetDateTime::now_utc())
+        .map_err(|e| fail(format!("{url}: {e}")))?;
+    Ok(Checked { status: checked.status, this_update: checked.this_update, next_update: checked.next_update, url, signed_by: checked.signed_by })
 }

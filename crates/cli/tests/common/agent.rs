@@ -61,6 +61,9 @@ impl CertFiles {
     pub fn fullchain(&self) -> PathBuf {
         self.dir.join("fullchain.pem")
     }
+    pub fn staple(&self) -> PathBuf {
+        self.dir.join("ocsp.der")
+    }
 
     /// The serial (hex) of the certificate in place, if any.
     pub fn serial(&self) -> Option<String> {
@@ -91,7 +94,7 @@ pub fn write_config(dir: &Path, ca: &ShortLivedCa, host: &str, extra: &str, top:
     std::fs::copy(ca.pki.roots(), &roots).unwrap();
     let d = files.dir.display();
     let config = format!(
-        "state_dir: {state}\nroots: {roots}\n{top}certificates:\n  - name: web\n    acme:\n      directory: {directory}\n      challenge: http-01\n      http01_listen: 127.0.0.1:{port}\n    common_name: {host}\n    sans: [\"dns:{host}\"]\n    key_type: ecdsa-p256\n    files: {{ key: {d}/key.pem, cert: {d}/cert.pem, chain: {d}/chain.pem, fullchain: {d}/fullchain.pem }}\n{extra}",
+        "state_dir: {state}\nroots: {roots}\n{top}certificates:\n  - name: web\n    acme:\n      directory: {directory}\n      challenge: http-01\n      http01_listen: 127.0.0.1:{port}\n    common_name: {host}\n    sans: [\"dns:{host}\"]\n    key_type: ecdsa-p256\n    files: {{ key: {d}/key.pem, cert: {d}/cert.pem, chain: {d}/chain.pem, fullchain: {d}/fullchain.pem, ocsp_staple: {d}/ocsp.der }}\n{extra}",
         state = dir.join("state").display(),
         roots = roots.display(),
         directory = ca.directory(),
@@ -207,6 +210,18 @@ pub fn served_serial(openssl: &Path, host: &str, port: u16) -> Option<String> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.trim().strip_prefix("serial=").map(normal_serial)
+}
+
+/// What `openssl s_client -status` reports of the staple served on `port`: the
+/// `Cert Status:` line's value (`good`, `revoked`), or `None` without a staple.
+pub fn stapled_status(openssl: &Path, host: &str, port: u16) -> Option<String> {
+    let out = Command::new(openssl)
+        .args(["s_client", "-status", "-connect", &format!("127.0.0.1:{port}"), "-servername", host])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().find_map(|l| l.trim().strip_prefix("Cert Status: ").map(str::to_string))
 }
 
 /// A hex serial without leading zeros, in lower case.

@@ -1,0 +1,66 @@
+//! Plain HTTP(S) requests (the trust bundle, OCSP), through the same client as ACME:
+//! hyper with rustls, trusting the bundle given. Bodies are read with a size limit and
+//! a timeout.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::Request;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::BodyWrapper;
+use rustls_pki_types::CertificateDer;
+
+use crate::Error;
+
+pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// An HTTP(S) client trusting the certificates of `roots`.
+pub fn http_client(roots: &Path) -> Result<HttpClient, Error> {
+    let mut store = rustls::RootCertStore::empty();
+    for der in crate::inspect::read_roots(roots)? {
+        store.add(CertificateDer::from(der)).map_err(|e| Error::Files(format!("{}: {e}", roots.display())))?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Files(e.to_string()))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1);
+    Ok(builder.build(connector))
+}
+
+/// GETs `url`; the body of a 2xx answer.
+pub async fn get(client: &HttpClient, url: &str) -> Result<Vec<u8>, String> {
+    let request = Request::get(url).body(BodyWrapper::default()).map_err(|e| e.to_string())?;
+    send(client, url, request).await
+}
+
+/// POSTs `body` as `content_type` to `url`; the body of a 2xx answer.
+pub async fn post(client: &HttpClient, url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    let request = Request::post(url).header("content-type", content_type).body(BodyWrapper::from(body)).map_err(|e| e.to_string())?;
+    send(client, url, request).await
+}
+
+async fn send(client: &HttpClient, url: &str, request: Request<BodyWrapper<Bytes>>) -> Result<Vec<u8>, String> {
+    let response = tokio::time::timeout(TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| format!("{url}: no answer within {}s", TIMEOUT.as_secs()))?
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let body = tokio::time::timeout(TIMEOUT, Limited::new(response.into_body(), MAX_BODY).collect())
+        .await
+        .map_err(|_| format!("{url}: the answer did not arrive within {}s", TIMEOUT.as_secs()))?
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok(body.to_bytes().to_vec())
+}
