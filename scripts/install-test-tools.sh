@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and the machine lacks: openssl, curl, jq, nginx,
-# promtool, lego and pebble's pebble-challtestsrv (Debian), pkilint, schemathesis,
-# pyhanko-certvalidator, acme and certbot (PyPI, into .tools/venv), and starts PostgreSQL.
+# promtool, lego, pebble, Mosquitto and its clients (Debian), pkilint, schemathesis,
+# pyhanko-certvalidator, acme and certbot (PyPI, into .tools/venv), and starts PostgreSQL
+# and Mosquitto.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,8 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v lego >/dev/null || missing+=(lego)
 command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -66,4 +69,12 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
   su postgres -c "createdb -h 127.0.0.1 test" 2>/dev/null || createdb -h 127.0.0.1 -U postgres test
+fi
+
+# Mosquitto on 127.0.0.1:1883: revocation notices go through it (the agent tests).
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  echo "starting Mosquitto" >&2
+  conf=/etc/mosquitto/mosquitto.conf
+  if [ -f "$conf" ]; then /usr/sbin/mosquitto -d -c "$conf"; else /usr/sbin/mosquitto -d -p 1883; fi
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.2; done
 fi

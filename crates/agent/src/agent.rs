@@ -25,6 +25,8 @@ pub struct Agent {
     renewing: Mutex<()>,
     /// Wakes a certificate's loop before its next action (a revocation).
     pub wakers: Vec<Arc<Notify>>,
+    /// Serials the revocation feed named.
+    pub feed_revoked: crate::feed::Revoked,
     /// `--once`: the caller (cron, an operator) sets the pace, so each pass asks the CA
     /// for its renewal window and tries a failed renewal again, whatever the CA's
     /// `Retry-After` and the backoff say.
@@ -48,7 +50,15 @@ fn after(d: Duration) -> OffsetDateTime {
 impl Agent {
     pub fn new(loaded: Loaded, once: bool) -> Agent {
         let wakers = loaded.certs.iter().map(|_| Arc::new(Notify::new())).collect();
-        Agent { config: loaded.agent, certs: loaded.certs, accounts: Accounts::default(), renewing: Mutex::new(()), wakers, once }
+        Agent {
+            config: loaded.agent,
+            certs: loaded.certs,
+            accounts: Accounts::default(),
+            renewing: Mutex::new(()),
+            wakers,
+            feed_revoked: Default::default(),
+            once,
+        }
     }
 
     /// One pass over certificate `i`; `woken`: by a revocation, so OCSP is asked at once.
@@ -99,6 +109,9 @@ impl Agent {
             (OnDisk::Missing(m) | OnDisk::Broken(m), _) => Some(m.clone()),
             (_, Some(l)) if !l.valid_at(now) => Some("the certificate in place is not valid now".to_string()),
             (_, Some(l)) if st.revoked_serial.as_deref() == Some(l.serial.as_str()) => Some("the certificate in place is revoked".to_string()),
+            (_, Some(l)) if self.feed_revoked.contains(&l.serial) => {
+                Some("the revocation feed names the certificate in place".to_string())
+            }
             (_, Some(l)) => {
                 self.check_ari(cert, l, st).await;
                 let at = self.renewal_time(cert, l, st);

@@ -82,6 +82,9 @@ async fn daemon(agent: Arc<Agent>) -> Result<u8, Error> {
             }
         });
     }
+    if let Some(feed) = &agent.config.revocation_feed {
+        tokio::spawn(crate::feed::follow(agent.clone(), feed.mqtt.clone()));
+    }
     for i in 0..agent.certs.len() {
         let agent = agent.clone();
         tokio::spawn(async move {

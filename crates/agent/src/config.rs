@@ -24,10 +24,55 @@ pub struct AgentConfig {
     /// verified by the bundle already held.
     #[serde(default)]
     pub roots_url: Option<String>,
+    /// Revocation notices from `ironpki serve` (its `notify.mqtt`): a certificate of ours
+    /// seen revoked is replaced at once.
+    #[serde(default)]
+    pub revocation_feed: Option<FeedConfig>,
     /// Retry after a failure: `initial`, doubled each time with jitter, up to `max`.
     #[serde(default)]
     pub retry: Retry,
     pub certificates: Vec<CertConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub mqtt: MqttFeed,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MqttFeed {
+    /// `mqtt://HOST:PORT`.
+    pub url: String,
+    /// The topic filter (the server publishes to `ironpki/revocations/{issuer}`).
+    #[serde(default = "default_feed_topic")]
+    pub topic: String,
+    /// The server's `/revocations` URL: what was missed is asked there after a
+    /// reconnect or a gap in the sequence.
+    #[serde(default)]
+    pub range_url: Option<String>,
+    /// The MQTT client id; the broker keeps the session (and the notices) under it.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+fn default_feed_topic() -> String {
+    "ironpki/revocations/#".into()
+}
+
+/// The host and port of an `mqtt://` URL.
+pub fn mqtt_endpoint(url: &str) -> Result<(String, u16), String> {
+    let rest = url.strip_prefix("mqtt://").ok_or_else(|| format!("{url:?} is not an mqtt:// URL (MQTT over TLS is not supported yet)"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h.trim_matches(['[', ']']).to_string(), p.parse().map_err(|_| format!("{url:?}: bad port"))?),
+        _ => (rest.trim_matches(['[', ']']).to_string(), 1883),
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?}: no host"));
+    }
+    Ok((host, port))
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -219,6 +264,9 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
     }
     if agent.retry.initial.is_zero() || agent.retry.max < agent.retry.initial {
         return Err(Error::Config("retry: initial must be above zero and no more than max".into()));
+    }
+    if let Some(feed) = &agent.revocation_feed {
+        mqtt_endpoint(&feed.mqtt.url).map_err(|e| Error::Config(format!("{}: revocation_feed.mqtt.url: {e}", path.display())))?;
     }
     let mut names = HashSet::new();
     let mut certs = Vec::new();

@@ -12,6 +12,7 @@ mod agent;
 mod challenge;
 mod cli;
 pub mod config;
+mod feed;
 mod fetch;
 mod files;
 mod hooks;

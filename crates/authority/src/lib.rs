@@ -22,6 +22,7 @@ mod home;
 mod init;
 mod issue;
 mod listener;
+pub mod notify;
 pub mod ocsp;
 pub mod publication;
 mod reads;

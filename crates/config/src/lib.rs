@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod acme;
+mod notify;
 mod duration;
 mod legacy;
 mod schema;
@@ -16,6 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use acme::{AcmeConfig, Challenge, Provisioner};
+pub use notify::{mqtt_endpoint, MqttNotify, NotifyConfig, Webhook};
 pub use duration::Dur;
 pub use schema::*;
 pub use template::{defaults, template};

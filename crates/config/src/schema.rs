@@ -38,6 +38,8 @@ pub struct Config {
     pub serve: ServeConfig,
     #[serde(default)]
     pub acme: crate::AcmeConfig,
+    #[serde(default)]
+    pub notify: crate::NotifyConfig,
 }
 
 /// `ironpki serve`.

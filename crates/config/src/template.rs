@@ -138,6 +138,13 @@ acme:
       dns_resolver: system      # or ADDR:PORT: the resolver every validation lookup uses
       orders_per_hour: 300      # per account (0: no limit); beyond it, rateLimited
       failed_validations_per_hour: 60   # per account (0: no limit)
+
+# Every revocation, within a second, to devices and systems (see README, "Revocation push").
+# notify:
+#   mqtt: {{ url: "mqtt://127.0.0.1:1883", topic: "ironpki/revocations/{{issuer}}", qos: 1 }}
+#   webhooks:
+#     - url: https://hooks.internal/ironpki       # each revocation POSTed as JSON, retried until 2xx
+#       secret_file: /etc/ironpki/webhook.secret  # X-IronPKI-Signature: sha256=HMAC of the body
 "#
     )
 }

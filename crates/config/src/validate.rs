@@ -154,6 +154,7 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
     }
     serve(path, c)?;
     acme(path, c)?;
+    notify(path, c)?;
 
     let a = &c.automation;
     match (a.renew_at_fraction, a.renew_before) {
@@ -171,6 +172,24 @@ pub(crate) fn config(path: &Path, c: &Config) -> Result<(), Error> {
     for suite in &c.mtls.cipher_suites {
         if !CIPHER_SUITES.contains(&suite.as_str()) {
             return err("mtls.cipher_suites", format!("{suite:?} is not an AEAD suite offered (one of {})", CIPHER_SUITES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn notify(path: &Path, c: &Config) -> Result<(), Error> {
+    if let Some(m) = &c.notify.mqtt {
+        crate::mqtt_endpoint(&m.url).map_err(|e| Error::at(path, "notify.mqtt.url", e))?;
+        if m.qos > 1 {
+            return Err(Error::at(path, "notify.mqtt.qos", format!("{} is not 0 or 1", m.qos)));
+        }
+        if m.topic.is_empty() || m.topic.contains(['#', '+']) {
+            return Err(Error::at(path, "notify.mqtt.topic", format!("{:?} must be a topic name, without wildcards", m.topic)));
+        }
+    }
+    for (i, w) in c.notify.webhooks.iter().enumerate() {
+        if !w.url.starts_with("https://") && !w.url.starts_with("http://") {
+            return Err(Error::at(path, &format!("notify.webhooks[{i}].url"), format!("{:?} is not an http(s) URL", w.url)));
         }
     }
     Ok(())

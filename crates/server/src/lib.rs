@@ -16,8 +16,10 @@ mod http;
 mod https;
 mod issuance;
 pub mod metrics;
+mod notify;
 mod observe;
 mod ocsp;
+mod revocations;
 mod state;
 pub mod tls;
 
@@ -52,6 +54,7 @@ fn public_routes() -> Router<Arc<AppState>> {
         .route("/crl/{file}", get(crl::get))
         .route("/ca/{file}", get(ca::certificate))
         .route("/roots.pem", get(ca::roots))
+        .route("/revocations", get(revocations::get))
         .route("/healthz", get(crl::health))
         .route("/ocsp", axum::routing::post(ocsp::post))
         .route("/ocsp/{*request}", get(ocsp::get))
@@ -96,6 +99,7 @@ pub async fn serve(
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;
     let mut tasks = vec![tokio::spawn(crl::publish_forever(state.clone())), tokio::spawn(ocsp::watch_forever(state.clone(), seq))];
+    tasks.extend(notify::start(&state));
     acme_validate::resume(authority.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -126,6 +126,9 @@ pub trait Store: Send + Sync {
     fn meta(&self, key: &str) -> Result<Option<String>, Error>;
     /// Sets a meta value and appends `event`, atomically.
     fn set_meta(&self, key: &str, value: &str, event: &AuditEvent) -> Result<(), Error>;
+    /// Sets the meta value `key` without an audit entry: for delivery cursors (how far a
+    /// notifier got), which record no decision.
+    fn set_cursor(&self, key: &str, value: &str) -> Result<(), Error>;
 
     /// ACME accounts and nonces.
     fn acme(&self) -> &dyn acme::AcmeStore;

@@ -461,6 +461,16 @@ impl Store for PostgresStore {
         })
     }
 
+    fn set_cursor(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.write(|w| {
+            w.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&key, &value],
+            )?;
+            Ok(())
+        })
+    }
+
     fn acme(&self) -> &dyn crate::acme::AcmeStore {
         self
     }

@@ -329,6 +329,17 @@ impl Store for SqliteStore {
         Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
+    fn set_cursor(&self, key: &str, value: &str) -> Result<(), Error> {
+        // A lost cursor only repeats deliveries: no fsync.
+        self.write_unsynced(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
     fn set_meta(&self, key: &str, value: &str, event: &AuditEvent) -> Result<(), Error> {
         self.write(|tx| {
             tx.execute(

@@ -19,6 +19,11 @@ pub struct ShortLivedCa {
 
 impl ShortLivedCa {
     pub fn start(dns: &TestDns, lifetime: &str) -> ShortLivedCa {
+        ShortLivedCa::start_with(dns, lifetime, "")
+    }
+
+    /// As `start`, with `extra` appended to `ironpki.yaml`.
+    pub fn start_with(dns: &TestDns, lifetime: &str, extra: &str) -> ShortLivedCa {
         let http01_port = port();
         let (pki, listen) = acme_pki(dns, http01_port, port());
         let config = std::fs::read_to_string(pki.home().join("ironpki.yaml")).unwrap();
@@ -26,6 +31,7 @@ impl ShortLivedCa {
             .replacen("# lifetime: 90d           # default: the profile's; at most its maximum", &format!("lifetime: {lifetime}"), 1)
             .replace("backdate: 5m", "backdate: 5s");
         assert!(config.contains(&format!("lifetime: {lifetime}")) && config.contains("backdate: 5s"));
+        let config = format!("{config}{extra}");
         std::fs::write(pki.home().join("ironpki.yaml"), config).unwrap();
         let https = format!("127.0.0.1:{}", port());
         let mut ca = ShortLivedCa { pki, listen, https, http01_port, server: None };
