@@ -27,9 +27,8 @@ pub struct Agent {
     pub wakers: Vec<Arc<Notify>>,
     /// Serials the revocation feed named.
     pub feed_revoked: crate::feed::Revoked,
-    /// `--once`: the caller (cron, an operator) sets the pace, so each pass asks the CA
-    /// for its renewal window and tries a failed renewal again, whatever the CA's
-    /// `Retry-After` and the backoff say.
+    /// `--once`: the caller (cron, an operator) sets the pace, so each pass is fresh and
+    /// tries a failed renewal again, whatever the backoff says.
     once: bool,
 }
 
@@ -61,20 +60,23 @@ impl Agent {
         }
     }
 
-    /// One pass over certificate `i`; `woken`: by a revocation, so OCSP is asked at once.
-    pub async fn tick(&self, i: usize, woken: bool) -> Pass {
+    /// One pass over certificate `i`. `fresh`: ask OCSP and the CA's renewal window now,
+    /// whatever their schedules say (the daemon's first pass, a revocation notice).
+    pub async fn tick(&self, i: usize, fresh: bool) -> Pass {
         let cert = &self.certs[i];
         let dir = &self.config.state_dir;
         let mut st = state::load(dir, cert.name());
-        let failed = match self.pass(cert, &mut st, woken || self.once).await {
+        let failed = match self.pass(cert, &mut st, fresh || self.once).await {
             Ok(()) => None,
             Err(e) => {
                 let msg = e.to_string();
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 let wait = schedule::backoff(st.consecutive_failures, self.config.retry, cert.name().as_bytes());
-                st.retry_at = Some(after(wait).unix_timestamp());
+                // Whole seconds, rounded up: the wait is never cut short.
+                let at = after(wait);
+                st.retry_at = Some(at.unix_timestamp() + i64::from(at.nanosecond() > 0));
                 st.last_error = Some(msg.clone());
-                log::warn(cert.name(), "renew.failed", &[("error", &msg), ("failures", &st.consecutive_failures.to_string()), ("retry_in", &humantime::format_duration(Duration::from_secs(wait.as_secs())).to_string())]);
+                log::warn(cert.name(), "renew.failed", &[("error", &msg), ("failures", &st.consecutive_failures.to_string()), ("retry_in", &humantime::format_duration(Duration::from_millis(wait.as_millis() as u64)).to_string())]);
                 Some(msg)
             }
         };
@@ -86,10 +88,10 @@ impl Agent {
         Pass { next: next.0, failed }
     }
 
-    async fn pass(&self, cert: &Cert, st: &mut CertState, ask_ocsp: bool) -> Result<(), Error> {
+    async fn pass(&self, cert: &Cert, st: &mut CertState, fresh: bool) -> Result<(), Error> {
         self.recover(cert).await?;
         if let OnDisk::Present(l) = inspect::on_disk(cert) {
-            if l.valid_at(now()) && (ask_ocsp || staple::due(st.staple.as_ref(), &l, now().unix_timestamp())) {
+            if l.valid_at(now()) && (fresh || staple::due(st.staple.as_ref(), &l, now().unix_timestamp())) {
                 self.refresh_staple(cert, &l, st).await;
             }
         }
@@ -113,7 +115,7 @@ impl Agent {
                 Some("the revocation feed names the certificate in place".to_string())
             }
             (_, Some(l)) => {
-                self.check_ari(cert, l, st).await;
+                self.check_ari(cert, l, st, fresh).await;
                 let at = self.renewal_time(cert, l, st);
                 (now >= at).then(|| match &st.ari {
                     Some(a) if a.serial == l.serial && a.window.is_some() => "inside the CA's renewal window".to_string(),
@@ -123,7 +125,10 @@ impl Agent {
             (_, None) => None,
         };
         let Some(reason) = reason else {
+            // Nothing is due (a renewal that kept failing is no longer needed).
             st.retry_at = None;
+            st.consecutive_failures = 0;
+            st.last_error = None;
             return Ok(());
         };
         if let Some(retry_at) = st.retry_at.filter(|_| !self.once) {
@@ -143,7 +148,7 @@ impl Agent {
         st.ari = None;
         st.revoked_serial = None;
         st.staple = staple;
-        self.check_ari(cert, &new, st).await;
+        self.check_ari(cert, &new, st, true).await;
         Ok(())
     }
 
@@ -197,12 +202,12 @@ impl Agent {
         }
     }
 
-    /// Asks the CA for the window of `leaf` when none is known or the CA's `Retry-After`
-    /// has passed. A failure keeps what was known and asks again later.
-    async fn check_ari(&self, cert: &Cert, leaf: &Leaf, st: &mut CertState) {
+    /// Asks the CA for the window of `leaf` when none is known, the CA's `Retry-After`
+    /// has passed, or `fresh`. A failure keeps what was known and asks again later.
+    async fn check_ari(&self, cert: &Cert, leaf: &Leaf, st: &mut CertState, fresh: bool) {
         let now = now().unix_timestamp();
         let known = st.ari.as_ref().filter(|a| a.serial == leaf.serial);
-        if known.is_some_and(|a| a.check_at > now) && !self.once {
+        if known.is_some_and(|a| a.check_at > now) && !fresh {
             return;
         }
         let account = match self.accounts.get(&self.config.state_dir, &cert.config.acme, &self.config.roots).await {

@@ -23,6 +23,10 @@ pub struct AgentArgs {
     /// non-zero if any failed.
     #[arg(long)]
     pub once: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while running (overrides the
+    /// configuration's `metrics_listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -44,7 +48,10 @@ pub fn run(args: AgentArgs, json: bool) -> Result<u8, Error> {
         }
         None => {
             let path = args.config.ok_or_else(|| Error::Config("--config FILE is required".into()))?;
-            let loaded = config::load(&path)?;
+            let mut loaded = config::load(&path)?;
+            if args.metrics_listen.is_some() {
+                loaded.agent.metrics_listen = args.metrics_listen;
+            }
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Runtime(e.to_string()))?;
             let agent = Arc::new(Agent::new(loaded, args.once));
             if args.once {
@@ -72,6 +79,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
 async fn daemon(agent: Arc<Agent>) -> Result<u8, Error> {
     log::info("", "agent.start", &[("certificates", &agent.certs.len().to_string())]);
+    if let Some(addr) = agent.config.metrics_listen {
+        crate::metrics::serve(agent.clone(), addr).await?;
+    }
     roots::refresh(&agent.config).await;
     if agent.config.roots_url.is_some() {
         let a = agent.clone();
@@ -88,11 +98,13 @@ async fn daemon(agent: Arc<Agent>) -> Result<u8, Error> {
     for i in 0..agent.certs.len() {
         let agent = agent.clone();
         tokio::spawn(async move {
-            let mut woken = false;
+            // The first pass asks OCSP and the CA afresh: much may have changed while the
+            // agent was not running.
+            let mut fresh = true;
             loop {
-                let pass = agent.tick(i, woken).await;
+                let pass = agent.tick(i, fresh).await;
                 let wait = (pass.next - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
-                woken = tokio::select! {
+                fresh = tokio::select! {
                     _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => false,
                     _ = agent.wakers[i].notified() => true,
                 };

@@ -24,6 +24,9 @@ pub struct AgentConfig {
     /// verified by the bundle already held.
     #[serde(default)]
     pub roots_url: Option<String>,
+    /// Where `/metrics` is served (Prometheus text); `--metrics-listen` overrides it.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Revocation notices from `ironpki serve` (its `notify.mqtt`): a certificate of ours
     /// seen revoked is replaced at once.
     #[serde(default)]

@@ -18,6 +18,7 @@ mod files;
 mod hooks;
 mod inspect;
 mod log;
+mod metrics;
 mod roots;
 mod schedule;
 mod staple;

@@ -26,7 +26,8 @@ fn renewals_swap_in_without_a_failed_request() {
     let first = files.serial().expect("a certificate in place");
     assert!(files.pair_matches(&openssl));
     let _nginx = Nginx::start(&nginx, &web, nginx_port, &files, "");
-    let agent = AgentProcess::start(&ca.pki, &config, &dir.path().join("agent.log"));
+    let metrics_port = port();
+    let agent = AgentProcess::start_with(&ca.pki, &config, &dir.path().join("agent.log"), &["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
 
     // Requests without pause for a minute, through at least three renewals.
     let started = Instant::now();
@@ -60,11 +61,40 @@ fn renewals_swap_in_without_a_failed_request() {
     assert_eq!(state[0]["consecutive_failures"], 0);
     assert!(agent.log_text().contains("\"action\":\"swap.installed\""));
     assert!(requests > 100, "{requests} requests");
+
+    // The metrics say the same: the expiry of the certificate in place, no failures, a
+    // staple as old as its answer.
+    let metrics = metrics_text(&curl, metrics_port);
+    let expiry = metric(&metrics, "ironpki_agent_certificate_expiry_timestamp_seconds", "web").expect("expiry") as i64;
+    let not_after = time::OffsetDateTime::parse(state[0]["not_after"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(expiry, not_after.unix_timestamp());
+    assert_eq!(metric(&metrics, "ironpki_agent_renewal_failures", "web"), Some(0.0));
+    assert_eq!(metric(&metrics, "ironpki_agent_certificate_valid", "web"), Some(1.0));
+    assert!(metric(&metrics, "ironpki_agent_last_renewal_timestamp_seconds", "web").is_some());
+    assert!(metric(&metrics, "ironpki_agent_ocsp_staple_age_seconds", "web").is_some_and(|age| age < 3600.0), "{metrics}");
+    if let Some(promtool) = tool("promtool") {
+        let mut check = Command::new(promtool).args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(check.stdin.as_mut().unwrap(), metrics.as_bytes()).unwrap();
+        let out = check.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn metrics_text(curl: &std::path::Path, port: u16) -> String {
+    let out = Command::new(curl).args(["-sf", &format!("http://127.0.0.1:{port}/metrics")]).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The value of `name{name="cert"}`.
+fn metric(text: &str, name: &str, cert: &str) -> Option<f64> {
+    let prefix = format!("{name}{{name=\"{cert}\"}} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok())
 }
 
 #[test]
 fn a_failed_check_rolls_back_and_nginx_keeps_the_previous_certificate() {
-    let (Some(nginx), Some(openssl)) = (tool("nginx"), tool("openssl")) else { return };
+    let (Some(nginx), Some(openssl), Some(curl)) = (tool("nginx"), tool("openssl"), tool("curl")) else { return };
     let Some(dns) = TestDns::start() else { return };
     let ca = ShortLivedCa::start(&dns, "1h");
     let dir = tempfile::tempdir().unwrap();
@@ -103,6 +133,14 @@ fn a_failed_check_rolls_back_and_nginx_keeps_the_previous_certificate() {
     assert_eq!(state[0]["state"], "failing", "{state}");
     assert_eq!(state[0]["consecutive_failures"], 1);
     assert!(state[0]["last_error"].as_str().unwrap().contains("previous certificate was put back"), "{state}");
+    // The daemon's metrics report it too (its first pass waits for the backoff).
+    let metrics_port = port();
+    let agent = AgentProcess::start_with(&ca.pki, &config, &dir.path().join("agent.log"), &["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
+    let listening = wait_until(Duration::from_secs(10), || agent.log_text().contains("metrics.listening"));
+    assert!(listening.is_some(), "{}", agent.log_text());
+    let metrics = metrics_text(&curl, metrics_port);
+    assert_eq!(metric(&metrics, "ironpki_agent_renewal_failures", "web"), Some(1.0), "{metrics}");
+    drop(agent);
 
     // With the service healthy again, the next due pass renews.
     std::fs::remove_file(&marker).unwrap();

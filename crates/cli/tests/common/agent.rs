@@ -119,8 +119,16 @@ pub struct AgentProcess {
 
 impl AgentProcess {
     pub fn start(pki: &Pki, config: &Path, log: &Path) -> AgentProcess {
+        AgentProcess::start_with(pki, config, log, &[])
+    }
+
+    /// As `start`, with more arguments.
+    pub fn start_with(pki: &Pki, config: &Path, log: &Path, extra: &[&str]) -> AgentProcess {
+        let config = config.display().to_string();
+        let mut args = vec!["agent", "--config", &config];
+        args.extend_from_slice(extra);
         let child = pki
-            .cmd(&["agent", "--config", &config.display().to_string()])
+            .cmd(&args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
