@@ -102,7 +102,7 @@ const POLL: Duration = Duration::from_millis(250);
 const ORDER_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Orders a certificate for `csr_der` and returns the chain (PEM, leaf first).
-pub async fn order(account: &Account, cert: &Cert, csr_der: &[u8], replaces: Option<CertificateIdentifier<'static>>) -> Result<String, Error> {
+pub async fn order(account: &Account, cert: &Cert, source: &AcmeSource, csr_der: &[u8], replaces: Option<CertificateIdentifier<'static>>) -> Result<String, Error> {
     let identifiers: Vec<Identifier> = cert
         .sans
         .iter()
@@ -117,7 +117,6 @@ pub async fn order(account: &Account, cert: &Cert, csr_der: &[u8], replaces: Opt
         new = new.replaces(id);
     }
     let mut order = account.new_order(&new).await.map_err(|e| acme_err("newOrder", e))?;
-    let source = &cert.config.acme;
     let mut responder = Responder::start(source).await?;
     let outcome = answer_and_finalize(&mut order, source.challenge, &mut responder, csr_der).await;
     responder.stop().await;

@@ -30,6 +30,8 @@ pub struct Agent {
     /// `--once`: the caller (cron, an operator) sets the pace, so each pass is fresh and
     /// tries a failed renewal again, whatever the backoff says.
     once: bool,
+    /// `--force`: renew every certificate in this pass.
+    force: bool,
 }
 
 /// How a pass ended.
@@ -47,7 +49,7 @@ fn after(d: Duration) -> OffsetDateTime {
 }
 
 impl Agent {
-    pub fn new(loaded: Loaded, once: bool) -> Agent {
+    pub fn new(loaded: Loaded, once: bool, force: bool) -> Agent {
         let wakers = loaded.certs.iter().map(|_| Arc::new(Notify::new())).collect();
         Agent {
             config: loaded.agent,
@@ -57,6 +59,7 @@ impl Agent {
             wakers,
             feed_revoked: Default::default(),
             once,
+            force,
         }
     }
 
@@ -111,6 +114,7 @@ impl Agent {
             (OnDisk::Missing(m) | OnDisk::Broken(m), _) => Some(m.clone()),
             (_, Some(l)) if !l.valid_at(now) => Some("the certificate in place is not valid now".to_string()),
             (_, Some(l)) if st.revoked_serial.as_deref() == Some(l.serial.as_str()) => Some("the certificate in place is revoked".to_string()),
+            (_, Some(_)) if self.force => Some("asked for (--force)".to_string()),
             (_, Some(l)) if self.feed_revoked.contains(&l.serial) => {
                 Some("the revocation feed names the certificate in place".to_string())
             }
@@ -210,7 +214,8 @@ impl Agent {
         if known.is_some_and(|a| a.check_at > now) && !fresh {
             return;
         }
-        let account = match self.accounts.get(&self.config.state_dir, &cert.config.acme, &self.config.roots).await {
+        let Some(source) = &cert.config.acme else { return };
+        let account = match self.accounts.get(&self.config.state_dir, source, &self.config.roots).await {
             Ok(a) => a,
             Err(e) => {
                 log::warn(cert.name(), "ari.failed", &[("error", &e.to_string())]);
@@ -277,19 +282,11 @@ impl Agent {
     /// check fails.
     async fn renew(&self, cert: &Cert, current: Option<&Leaf>, st: &CertState) -> Result<(Leaf, Option<state::Staple>), Error> {
         let _one = self.renewing.lock().await;
-        let account = self.accounts.get(&self.config.state_dir, &cert.config.acme, &self.config.roots).await?;
         let (key_pem, csr) = new_key_and_csr(cert)?;
-        // `replaces` only to a CA that offers renewal information (it names one of ours).
-        let offers_ari = st.ari.as_ref().is_some_and(|a| a.window.is_some());
-        let replaces = current.filter(|_| offers_ari).and_then(acme::cert_id);
-        let chain_pem = match acme::order(&account, cert, &csr, replaces.clone()).await {
-            Err(Error::Acme(e)) if replaces.is_some() && e.starts_with("newOrder") => {
-                // The CA would not take this order as a replacement (another account's
-                // certificate, already replaced): order it as a new one.
-                log::warn(cert.name(), "replaces.refused", &[("error", &e)]);
-                acme::order(&account, cert, &csr, None).await?
-            }
-            other => other?,
+        let chain_pem = match (&cert.config.acme, &cert.config.api) {
+            (Some(source), _) => self.order(cert, source, current, st, &csr).await?,
+            (None, Some(api)) => crate::api::obtain(&self.config, api, cert, current, &csr).await?,
+            (None, None) => return Err(Error::Config(format!("certificate {:?} has no source", cert.name()))),
         };
         let roots = inspect::read_roots(&self.config.roots)?;
         let (leaf, chain) = inspect::check_new(cert, &key_pem, &chain_pem, &roots, now())?;
@@ -308,6 +305,23 @@ impl Agent {
         log::info(cert.name(), "swap.installed", &[("serial", &leaf.serial)]);
         self.settle(cert).await?;
         Ok((leaf, staple))
+    }
+
+    /// An ACME order for `csr`, replacing `current` when the CA offers renewal information.
+    async fn order(&self, cert: &Cert, source: &crate::config::AcmeSource, current: Option<&Leaf>, st: &CertState, csr: &[u8]) -> Result<String, Error> {
+        let account = self.accounts.get(&self.config.state_dir, source, &self.config.roots).await?;
+        // `replaces` only to a CA that offers renewal information (it names one of ours).
+        let offers_ari = st.ari.as_ref().is_some_and(|a| a.window.is_some());
+        let replaces = current.filter(|_| offers_ari).and_then(acme::cert_id);
+        match acme::order(&account, cert, source, csr, replaces.clone()).await {
+            Err(Error::Acme(e)) if replaces.is_some() && e.starts_with("newOrder") => {
+                // The CA would not take this order as a replacement (another account's
+                // certificate, already replaced): order it as a new one.
+                log::warn(cert.name(), "replaces.refused", &[("error", &e)]);
+                acme::order(&account, cert, source, csr, None).await
+            }
+            other => other,
+        }
     }
 
     /// Reloads and checks after a swap; on failure puts the previous files back and

@@ -23,6 +23,9 @@ pub struct AgentArgs {
     /// non-zero if any failed.
     #[arg(long)]
     pub once: bool,
+    /// With --once: renew every certificate now, due or not.
+    #[arg(long, requires = "once")]
+    pub force: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics while running (overrides the
     /// configuration's `metrics_listen`).
     #[arg(long, value_name = "ADDR")]
@@ -53,7 +56,7 @@ pub fn run(args: AgentArgs, json: bool) -> Result<u8, Error> {
                 loaded.agent.metrics_listen = args.metrics_listen;
             }
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Runtime(e.to_string()))?;
-            let agent = Arc::new(Agent::new(loaded, args.once));
+            let agent = Arc::new(Agent::new(loaded, args.once, args.force));
             if args.once {
                 runtime.block_on(once(agent))
             } else {

@@ -117,7 +117,12 @@ mod humantime_serde_compat {
 #[serde(deny_unknown_fields)]
 pub struct CertConfig {
     pub name: String,
-    pub acme: AcmeSource,
+    /// Obtained over ACME...
+    #[serde(default)]
+    pub acme: Option<AcmeSource>,
+    /// ...or from an IronPKI server's REST API.
+    #[serde(default)]
+    pub api: Option<ApiSource>,
     #[serde(default)]
     pub common_name: Option<String>,
     #[serde(default)]
@@ -172,6 +177,25 @@ pub struct AcmeSource {
     /// dns-01: commands that publish and remove the TXT record.
     #[serde(default)]
     pub dns01: Option<DnsHooks>,
+}
+
+/// IronPKI's REST API: the first certificate with an operator token; each renewal
+/// authenticated by the certificate in place over mutual TLS (the token again only when
+/// that certificate can no longer renew: expired, revoked, missing).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSource {
+    /// The server's HTTPS base URL, `https://ca.internal:8443`.
+    pub url: String,
+    /// A file with an operator token (`ironpki token create --role operator`).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// The profile to issue under (default: the server's default).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The lifetime to ask for (default: the profile's), e.g. `24h`.
+    #[serde(default)]
+    pub lifetime: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,17 +336,29 @@ fn check_cert(config: CertConfig) -> Result<Cert, String> {
     if !(0.1..=0.95).contains(&config.renew_at) {
         return Err(bad("renew_at must be between 0.1 and 0.95".into()));
     }
-    let acme = &config.acme;
-    match acme.challenge {
-        ChallengeKind::Http01 if acme.http01_listen.is_none() == acme.webroot.is_none() => {
-            return Err(bad("http-01 needs exactly one of acme.http01_listen and acme.webroot".into()))
+    match (&config.acme, &config.api) {
+        (Some(acme), None) => {
+            match acme.challenge {
+                ChallengeKind::Http01 if acme.http01_listen.is_none() == acme.webroot.is_none() => {
+                    return Err(bad("http-01 needs exactly one of acme.http01_listen and acme.webroot".into()))
+                }
+                ChallengeKind::TlsAlpn01 if acme.tls_alpn01_listen.is_none() => return Err(bad("tls-alpn-01 needs acme.tls_alpn01_listen".into())),
+                ChallengeKind::Dns01 if acme.dns01.is_none() => return Err(bad("dns-01 needs acme.dns01 hooks (present, cleanup)".into())),
+                _ => {}
+            }
+            if !acme.directory.starts_with("https://") && !acme.directory.starts_with("http://") {
+                return Err(bad("acme.directory must be an http(s) URL".into()));
+            }
         }
-        ChallengeKind::TlsAlpn01 if acme.tls_alpn01_listen.is_none() => return Err(bad("tls-alpn-01 needs acme.tls_alpn01_listen".into())),
-        ChallengeKind::Dns01 if acme.dns01.is_none() => return Err(bad("dns-01 needs acme.dns01 hooks (present, cleanup)".into())),
-        _ => {}
-    }
-    if !acme.directory.starts_with("https://") && !acme.directory.starts_with("http://") {
-        return Err(bad("acme.directory must be an http(s) URL".into()));
+        (None, Some(api)) => {
+            if !api.url.starts_with("https://") {
+                return Err(bad("api.url must be an https:// URL".into()));
+            }
+            if let Some(l) = &api.lifetime {
+                humantime::parse_duration(l).map_err(|_| bad(format!("api.lifetime {l:?} is not a duration such as 24h")))?;
+            }
+        }
+        _ => return Err(bad("needs exactly one of acme and api".into())),
     }
     let mode = match &config.mode {
         Some(m) => Some(u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| bad(format!("mode {m:?} is not an octal mode")))?),

@@ -9,6 +9,7 @@
 
 mod acme;
 mod agent;
+mod api;
 mod challenge;
 mod cli;
 pub mod config;
@@ -37,6 +38,8 @@ pub enum Error {
     Files(String),
     #[error("ACME: {0}")]
     Acme(String),
+    #[error("REST API: {0}")]
+    Api(String),
     #[error("challenge: {0}")]
     Challenge(String),
     #[error("the new certificate was not installed: {0}")]
