@@ -98,7 +98,10 @@ pub async fn renewal_info(account: &Account, leaf: &Leaf) -> Result<Option<(Rene
     }
 }
 
-const POLL: Duration = Duration::from_millis(250);
+/// The first wait before asking whether validation or issuance finished, doubled each
+/// time: a CA that is quick (ours answers within milliseconds on a LAN) is not waited on
+/// for long, and a slow one is asked about ten times a minute at most.
+const POLL: Duration = Duration::from_millis(50);
 const ORDER_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Orders a certificate for `csr_der` and returns the chain (PEM, leaf first).
@@ -145,7 +148,7 @@ async fn answer_and_finalize(order: &mut instant_acme::Order, kind: ChallengeKin
         responder.publish(&identifier, &challenge.token, &key_auth).await?;
         challenge.set_ready().await.map_err(|e| acme_err("challenge", e))?;
     }
-    let retries = RetryPolicy::new().initial_delay(POLL).backoff(1.5).timeout(ORDER_TIMEOUT);
+    let retries = RetryPolicy::new().initial_delay(POLL).backoff(2.0).timeout(ORDER_TIMEOUT);
     let status = order.poll_ready(&retries).await.map_err(|e| acme_err("waiting for validation", e))?;
     if status != OrderStatus::Ready {
         let detail = order.state().error.as_ref().map(|p| p.to_string()).unwrap_or_default();

@@ -20,8 +20,8 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// The trust bundle the issued chains must verify to.
     pub roots: PathBuf,
-    /// Where the bundle is refreshed from (an IronPKI server's `/roots.pem`), over TLS
-    /// verified by the bundle already held.
+    /// Where the bundle is refreshed from (an IronPKI server's `https://…/roots.pem`),
+    /// over TLS verified by the bundle already held.
     #[serde(default)]
     pub roots_url: Option<String>,
     /// Where `/metrics` is served (Prometheus text); `--metrics-listen` overrides it.
@@ -292,6 +292,9 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
     if agent.retry.initial.is_zero() || agent.retry.max < agent.retry.initial {
         return Err(Error::Config("retry: initial must be above zero and no more than max".into()));
     }
+    if agent.roots_url.as_deref().is_some_and(|u| !u.starts_with("https://")) {
+        return Err(Error::Config(format!("{}: roots_url must be https:// (trust anchors are fetched only over TLS the bundle verifies)", path.display())));
+    }
     if let Some(feed) = &agent.revocation_feed {
         mqtt_endpoint(&feed.mqtt.url).map_err(|e| Error::Config(format!("{}: revocation_feed.mqtt.url: {e}", path.display())))?;
     }
@@ -378,4 +381,55 @@ fn check_cert(config: CertConfig) -> Result<Cert, String> {
         }
     }
     Ok(Cert { config, sans, mode, owner })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(body: &str) -> Result<Loaded, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.yaml");
+        std::fs::write(&path, format!("state_dir: /tmp/s\nroots: /tmp/r.pem\n{body}")).unwrap();
+        load(&path)
+    }
+
+    const ACME: &str = "acme: { directory: \"https://ca/dir\", challenge: http-01, http01_listen: \"127.0.0.1:80\" }";
+
+    #[test]
+    fn a_good_certificate_entry_resolves_its_names() {
+        let loaded = load_str(&format!(
+            "certificates:\n  - name: web\n    {ACME}\n    common_name: Web.Internal\n    sans: [\"dns:web.internal\", \"ip:10.0.0.7\"]\n    files: {{ key: k, cert: c }}\n    mode: \"0640\"\n"
+        ))
+        .unwrap();
+        let cert = &loaded.certs[0];
+        assert_eq!(cert.sans.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["dns:web.internal", "ip:10.0.0.7"]);
+        assert_eq!(cert.mode, Some(0o640));
+        assert_eq!(cert.config.key_type, KeyType::EcdsaP256);
+        assert!((cert.config.renew_at - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_what_is_wrong() {
+        let refused = |body: &str, needle: &str| {
+            let e = match load_str(body) {
+                Ok(_) => panic!("accepted: {body}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(needle), "{e} (wanted {needle:?})");
+        };
+        refused("certificates: []\n", "no certificates");
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    files: {{ key: k, cert: c }}\n"), "needs a common_name or at least one SAN");
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"uri:spiffe://x/y\"]\n    files: {{ key: k, cert: c }}\n"), "DNS names and IP addresses only");
+        refused("certificates:\n  - name: a\n    sans: [\"dns:a.internal\"]\n    files: { key: k, cert: c }\n", "needs exactly one of acme and api");
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n    mode: \"999\"\n"), "not an octal mode");
+        refused(
+            "certificates:\n  - name: a\n    acme: { directory: \"https://ca/dir\", challenge: dns-01 }\n    sans: [\"dns:a.internal\"]\n    files: { key: k, cert: c }\n",
+            "dns-01 needs acme.dns01 hooks",
+        );
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n    reload: {{ signal: BOGUS, pid_file: /run/x.pid }}\n"), "is not one of HUP");
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n    colour: blue\n"), "unknown field `colour`");
+        refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n  - name: a\n    {ACME}\n    sans: [\"dns:b.internal\"]\n    files: {{ key: k2, cert: c2 }}\n"), "named twice");
+        refused(&format!("revocation_feed: {{ mqtt: {{ url: \"mqtts://b:8883\" }} }}\ncertificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n"), "not an mqtt:// URL");
+    }
 }

@@ -240,3 +240,79 @@ fn lookup(name: &str, db: &str) -> Result<u32, String> {
         .next()
         .ok_or_else(|| format!("{name:?} is not in {db}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn cert(dir: &Path, mode: &str) -> Cert {
+        let d = dir.display();
+        let yaml = format!(
+            "state_dir: {d}/state\nroots: {d}/roots.pem\ncertificates:\n  - name: t\n    acme: {{ directory: \"https://ca.test/dir\", challenge: http-01, http01_listen: \"127.0.0.1:1\" }}\n    common_name: t.internal\n    files: {{ key: {d}/key.pem, cert: {d}/cert.pem, fullchain: {d}/full.pem }}\n{mode}"
+        );
+        std::fs::write(dir.join("agent.yaml"), yaml).unwrap();
+        crate::config::load(&dir.join("agent.yaml")).unwrap().certs.remove(0)
+    }
+
+    fn bundle(tag: &str) -> Bundle {
+        Bundle { key_pem: Zeroizing::new(format!("key {tag}\n")), cert_pem: format!("cert {tag}\n"), chain_pem: format!("chain {tag}\n"), staple: None }
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    #[test]
+    fn install_keeps_the_previous_files_and_roll_back_restores_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, state) = (cert(dir.path(), ""), dir.path().join("state"));
+        install(&state, &c, "01", &bundle("one")).unwrap();
+        clear_journal(&state, "t").unwrap();
+        install(&state, &c, "02", &bundle("two")).unwrap();
+        let f = &c.config.files;
+        assert_eq!((read(&f.key), read(&f.cert)), ("key two\n".into(), "cert two\n".into()));
+        assert_eq!(read(f.fullchain.as_ref().unwrap()), "cert two\nchain two\n");
+        assert_eq!(read(&prev_path(&f.key)), "key one\n");
+        let journal = read_journal(&state, "t").unwrap().unwrap();
+        assert_eq!((journal.phase, journal.had_previous), (Phase::Installed, true));
+        roll_back(&journal.targets).unwrap();
+        assert_eq!((read(&f.key), read(&f.cert)), ("key one\n".into(), "cert one\n".into()));
+        assert_eq!(std::fs::metadata(&f.key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&f.cert).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+
+    #[test]
+    fn a_swap_cut_short_after_the_key_finishes_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, state) = (cert(dir.path(), "    mode: \"0644\"\n"), dir.path().join("state"));
+        install(&state, &c, "01", &bundle("one")).unwrap();
+        clear_journal(&state, "t").unwrap();
+        // Staged and journaled, and only the key renamed: as a crash would leave it.
+        let f = &c.config.files;
+        for (path, text, is_key) in targets(&c, &bundle("two")) {
+            stage(&c, &staged_path(&path), &text, is_key).unwrap();
+        }
+        let journal = Journal { phase: Phase::Staged, serial: "02".into(), targets: vec![f.key.clone(), f.cert.clone(), f.fullchain.clone().unwrap()], had_previous: true };
+        write_journal(&state, "t", &journal).unwrap();
+        std::fs::rename(staged_path(&f.key), &f.key).unwrap();
+        roll_forward(&journal.targets).unwrap();
+        assert_eq!((read(&f.key), read(&f.cert)), ("key two\n".into(), "cert two\n".into()));
+        assert_eq!(read(&prev_path(&f.cert)), "cert one\n");
+        assert!(!staged_path(&f.cert).exists());
+        // The key never gets bits for others, whatever the mode.
+        assert_eq!(std::fs::metadata(&f.key).unwrap().permissions().mode() & 0o777, 0o640);
+        roll_forward(&journal.targets).unwrap();
+        assert_eq!(read(&f.cert), "cert two\n");
+    }
+
+    #[test]
+    fn owners_are_names_or_numbers() {
+        assert_eq!(resolve_owner("0:0").unwrap(), (Some(0), Some(0)));
+        assert_eq!(resolve_owner("root").unwrap(), (Some(0), None));
+        assert_eq!(resolve_owner(":root").unwrap(), (None, Some(0)));
+        assert!(resolve_owner("no-such-user-here").unwrap_err().contains("not in /etc/passwd"));
+        assert!(resolve_owner(":").is_err());
+    }
+}

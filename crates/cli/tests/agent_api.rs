@@ -23,14 +23,15 @@ fn the_rest_api_issues_with_a_token_and_renews_with_the_certificate() {
     let d = dir.path();
     let token = pki.json(&["token", "create", "--role", "operator", "--profiles", "client", "--description", "agent"])["token"].as_str().unwrap().to_string();
     std::fs::write(d.join("token"), &token).unwrap();
-    std::fs::copy(pki.roots(), d.join("roots.pem")).unwrap();
+    // The bundle held differs from the server's (a trailing line): the agent refreshes it.
+    std::fs::write(d.join("roots.pem"), std::fs::read_to_string(pki.roots()).unwrap() + "\n").unwrap();
     let files = CertFiles { dir: d.join("tls") };
     let t = files.dir.display();
     let config = d.join("agent.yaml");
     std::fs::write(
         &config,
         format!(
-            "state_dir: {state}\nroots: {roots}\ncertificates:\n  - name: svc\n    api: {{ url: \"{url}\", token_file: {token}, profile: client, lifetime: 2h }}\n    common_name: svc.internal\n    files: {{ key: {t}/key.pem, cert: {t}/cert.pem, chain: {t}/chain.pem }}\n",
+            "state_dir: {state}\nroots: {roots}\nroots_url: \"{url}/roots.pem\"\ncertificates:\n  - name: svc\n    api: {{ url: \"{url}\", token_file: {token}, profile: client, lifetime: 2h }}\n    common_name: svc.internal\n    files: {{ key: {t}/key.pem, cert: {t}/cert.pem, chain: {t}/chain.pem }}\n",
             state = d.join("state").display(),
             roots = d.join("roots.pem").display(),
             url = server.tls_base,
@@ -40,7 +41,9 @@ fn the_rest_api_issues_with_a_token_and_renews_with_the_certificate() {
     .unwrap();
     let cfg = config.display().to_string();
 
-    pki.ok(&["agent", "--once", "--config", &cfg]);
+    let out = pki.run(&["agent", "--once", "--config", &cfg]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stderr).contains("\"action\":\"roots.updated\""), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(d.join("roots.pem")).unwrap(), std::fs::read(pki.roots()).unwrap());
     let first = files.serial().expect("issued with the token");
     assert!(files.pair_matches(&openssl));
     let shown = pki.json(&["cert", "show", &first]);

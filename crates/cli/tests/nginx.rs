@@ -4,22 +4,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::agent::Nginx;
 use common::{http_get, tool, wait_until, Pki};
-
-struct Nginx {
-    child: Child,
-}
-
-impl Drop for Nginx {
-    /// SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -53,15 +42,7 @@ http {{
 }}
 "#
     );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let child = Command::new(nginx)
-        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-e", &format!("{d}/error.log")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nginx");
-    Nginx { child }
+    Nginx::spawn(nginx, dir, &conf)
 }
 
 fn mtls_get(curl: &Path, dir: &Path, port: u16) -> Output {

@@ -14,6 +14,8 @@ pub struct ShortLivedCa {
     pub https: String,
     /// The port the provisioner's http-01 validation connects to.
     pub http01_port: u16,
+    /// The port its tls-alpn-01 validation connects to.
+    pub tls_alpn01_port: u16,
     pub server: Option<Server>,
 }
 
@@ -24,8 +26,8 @@ impl ShortLivedCa {
 
     /// As `start`, with `extra` appended to `ironpki.yaml`.
     pub fn start_with(dns: &TestDns, lifetime: &str, extra: &str) -> ShortLivedCa {
-        let http01_port = port();
-        let (pki, listen) = acme_pki(dns, http01_port, port());
+        let (http01_port, tls_alpn01_port) = (port(), port());
+        let (pki, listen) = acme_pki(dns, http01_port, tls_alpn01_port);
         let config = std::fs::read_to_string(pki.home().join("ironpki.yaml")).unwrap();
         let config = config
             .replacen("# lifetime: 90d           # default: the profile's; at most its maximum", &format!("lifetime: {lifetime}"), 1)
@@ -34,7 +36,7 @@ impl ShortLivedCa {
         let config = format!("{config}{extra}");
         std::fs::write(pki.home().join("ironpki.yaml"), config).unwrap();
         let https = format!("127.0.0.1:{}", port());
-        let mut ca = ShortLivedCa { pki, listen, https, http01_port, server: None };
+        let mut ca = ShortLivedCa { pki, listen, https, http01_port, tls_alpn01_port, server: None };
         ca.up();
         ca
     }
@@ -48,7 +50,12 @@ impl ShortLivedCa {
     }
 
     pub fn directory(&self) -> String {
-        format!("https://localhost:{}/acme/acme/directory", self.https.rsplit(':').next().unwrap())
+        self.directory_of("acme")
+    }
+
+    /// The directory of provisioner `name`.
+    pub fn directory_of(&self, name: &str) -> String {
+        format!("https://localhost:{}/acme/{name}/directory", self.https.rsplit(':').next().unwrap())
     }
 }
 
@@ -184,6 +191,15 @@ impl Nginx {
             full = files.fullchain().display(),
             key = files.key().display(),
         );
+        let running = Nginx::spawn(nginx, dir, &conf);
+        let pid = dir.join("nginx.pid");
+        wait_until(std::time::Duration::from_secs(10), || pid.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()).expect("nginx up");
+        running
+    }
+
+    /// Writes `conf` as `DIR/nginx.conf` and starts nginx with DIR as its prefix.
+    pub fn spawn(nginx: &Path, dir: &Path, conf: &str) -> Nginx {
+        let d = dir.display();
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let child = Command::new(nginx)
             .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-e", &format!("{d}/error.log")])
@@ -192,8 +208,6 @@ impl Nginx {
             .stderr(Stdio::null())
             .spawn()
             .expect("start nginx");
-        let pid = dir.join("nginx.pid");
-        wait_until(std::time::Duration::from_secs(10), || pid.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()).expect("nginx up");
         Nginx { child, dir: dir.to_path_buf() }
     }
 
