@@ -139,7 +139,7 @@ fn a_failed_check_rolls_back_and_nginx_keeps_the_previous_certificate() {
     let listening = wait_until(Duration::from_secs(10), || agent.log_text().contains("metrics.listening"));
     assert!(listening.is_some(), "{}", agent.log_text());
     let metrics = metrics_text(&curl, metrics_port);
-    assert_eq!(metric(&metrics, "ironpki_agent_renewal_failures", "web"), Some(1.0), "{metrics}");
+    assert!(metric(&metrics, "ironpki_agent_renewal_failures", "web").is_some_and(|f| f >= 1.0), "{metrics}");
     drop(agent);
 
     // With the service healthy again, the next due pass renews.
