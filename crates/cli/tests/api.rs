@@ -197,3 +197,31 @@ fn renewal_by_mtls_keeps_the_identity_and_refuses_revoked_certificates() {
     });
     assert!(refused.is_some(), "a revoked certificate cannot renew");
 }
+
+#[test]
+fn a_device_sending_its_leaf_alone_is_verified_through_our_intermediates() {
+    let (Some(curl), Some(openssl)) = (tool("curl"), tool("openssl")) else { return };
+    let pki = Pki::init();
+    let (csr, key) = pki.csr(&openssl, "leaf1", "d9.iot.internal", "DNS:d9.iot.internal");
+    std::fs::write(pki.path("d9.csr"), &csr).expect("csr");
+    pki.ok(&["cert", "sign", "--profile", "device", "--csr", "d9.csr", "--out", "d9.leaf", "--chain-out", "d9.chain"]);
+    let server = pki.serve();
+    let (new_csr, _) = pki.csr(&openssl, "leaf2", "d9.iot.internal", "DNS:d9.iot.internal");
+    let (status, _, body) = api(&pki, &curl, "POST", &server.api_url("/certificates/renew"), Auth::Cert(&pki.path("d9.leaf"), &key), Some(&json!({"csr": new_csr})));
+    assert_eq!(status, 201, "{body}");
+
+    // Our intermediates complete a path; they do not make a foreign certificate trusted.
+    let foreign_key = pki.path("foreign.key");
+    let foreign = pki.path("foreign.pem");
+    let out = std::process::Command::new(&openssl)
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=d9.iot.internal"])
+        .arg("-keyout")
+        .arg(&foreign_key)
+        .arg("-out")
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (status, _, _) = api(&pki, &curl, "POST", &server.api_url("/certificates/renew"), Auth::Cert(&foreign, &foreign_key), Some(&json!({"csr": new_csr})));
+    assert_eq!(status, 0, "the handshake is refused");
+}

@@ -1,6 +1,7 @@
 //! TLS for the HTTPS listener: a server certificate issued by our own intermediate and
 //! swapped in place before it expires, and client certificates verified against our
-//! roots when presented (the authority then checks they are ours and not revoked).
+//! roots when presented, the path completed with our intermediates for a client that sends
+//! its leaf alone (the authority then checks they are ours and not revoked).
 
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -9,10 +10,12 @@ use ironpki_authority::Authority;
 use ironpki_config::Config;
 use ironpki_x509::san::San;
 use rustls::crypto::CryptoProvider;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme, SupportedCipherSuite};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 
 use crate::Error;
 
@@ -134,6 +137,13 @@ pub fn server_config(
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     let verifier = if mtls.client_auth_required { verifier } else { verifier.allow_unauthenticated() };
     let verifier = verifier.build().map_err(|e| Error::Tls(e.to_string()))?;
+    let intermediates = authority
+        .public_cas()?
+        .into_iter()
+        .filter(|c| c.role != "root" && c.status != "revoked")
+        .map(|c| CertificateDer::from(c.der))
+        .collect();
+    let verifier = Arc::new(CompletingVerifier { inner: verifier, intermediates });
     let versions: &[&'static rustls::SupportedProtocolVersion] = if mtls.min_tls_version == "1.3" {
         &[&rustls::version::TLS13]
     } else {
@@ -146,4 +156,46 @@ pub fn server_config(
         .with_cert_resolver(cert);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Client certificates verified against our roots, the path completed with our own
+/// intermediates when the client sends its leaf alone (as many device TLS stacks do).
+/// They join the intermediates the client sent, never the trust anchors, so a path still
+/// has to reach one of our roots and meet every rule of the inner verifier.
+#[derive(Debug)]
+struct CompletingVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    intermediates: Vec<CertificateDer<'static>>,
+}
+
+impl ClientCertVerifier for CompletingVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>], now: UnixTime) -> Result<ClientCertVerified, rustls::Error> {
+        let mut all: Vec<CertificateDer<'_>> = intermediates.to_vec();
+        all.extend(self.intermediates.iter().filter(|ours| !intermediates.contains(ours)).cloned());
+        self.inner.verify_client_cert(end_entity, &all, now)
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
