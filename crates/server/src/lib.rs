@@ -12,6 +12,7 @@ mod acme_validate;
 pub mod api;
 mod ca;
 mod crl;
+mod est;
 mod http;
 mod https;
 mod issuance;
@@ -75,7 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// The HTTPS router: the public documents and the REST API.
 pub fn api_router(state: Arc<AppState>) -> Router {
-    finish(public_routes().merge(api::router()).merge(acme::router()), state)
+    finish(public_routes().merge(api::router()).merge(acme::router()).merge(est::router()), state)
 }
 
 /// Runs the server until `shutdown` completes: plain HTTP on `http`, and HTTPS with

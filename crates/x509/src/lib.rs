@@ -19,6 +19,7 @@ pub mod name;
 pub mod ocsp;
 pub mod ocsp_check;
 pub mod pem;
+pub mod pkcs7;
 pub mod profile;
 pub mod revocation;
 pub mod san;
