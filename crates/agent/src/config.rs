@@ -64,20 +64,6 @@ fn default_feed_topic() -> String {
     "ironpki/revocations/#".into()
 }
 
-/// The host and port of an `mqtt://` URL.
-pub fn mqtt_endpoint(url: &str) -> Result<(String, u16), String> {
-    let rest = url.strip_prefix("mqtt://").ok_or_else(|| format!("{url:?} is not an mqtt:// URL (MQTT over TLS is not supported yet)"))?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h.trim_matches(['[', ']']).to_string(), p.parse().map_err(|_| format!("{url:?}: bad port"))?),
-        _ => (rest.trim_matches(['[', ']']).to_string(), 1883),
-    };
-    if host.is_empty() {
-        return Err(format!("{url:?}: no host"));
-    }
-    Ok((host, port))
-}
-
 #[derive(Debug, Deserialize, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
@@ -296,7 +282,7 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         return Err(Error::Config(format!("{}: roots_url must be https:// (trust anchors are fetched only over TLS the bundle verifies)", path.display())));
     }
     if let Some(feed) = &agent.revocation_feed {
-        mqtt_endpoint(&feed.mqtt.url).map_err(|e| Error::Config(format!("{}: revocation_feed.mqtt.url: {e}", path.display())))?;
+        ironpki_config::mqtt_endpoint(&feed.mqtt.url).map_err(|e| Error::Config(format!("{}: revocation_feed.mqtt.url: {e}", path.display())))?;
     }
     let mut names = HashSet::new();
     let mut certs = Vec::new();
@@ -430,6 +416,6 @@ mod tests {
         refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n    reload: {{ signal: BOGUS, pid_file: /run/x.pid }}\n"), "is not one of HUP");
         refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n    colour: blue\n"), "unknown field `colour`");
         refused(&format!("certificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n  - name: a\n    {ACME}\n    sans: [\"dns:b.internal\"]\n    files: {{ key: k2, cert: c2 }}\n"), "named twice");
-        refused(&format!("revocation_feed: {{ mqtt: {{ url: \"mqtts://b:8883\" }} }}\ncertificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n"), "not an mqtt:// URL");
+        refused(&format!("revocation_feed: {{ mqtt: {{ url: \"mqtts://b:8883\" }} }}\ncertificates:\n  - name: a\n    {ACME}\n    sans: [\"dns:a.internal\"]\n    files: {{ key: k, cert: c }}\n"), "MQTT over TLS is not supported yet");
     }
 }

@@ -68,7 +68,7 @@ fn client_id(agent: &Agent, feed: &MqttFeed) -> String {
 
 /// Follows the feed for as long as the agent runs.
 pub async fn follow(agent: Arc<Agent>, feed: MqttFeed) {
-    let (host, port) = match crate::config::mqtt_endpoint(&feed.url) {
+    let (host, port) = match ironpki_config::mqtt_endpoint(&feed.url) {
         Ok(hp) => hp,
         Err(e) => {
             log::warn("", "feed.failed", &[("error", &e)]);
